@@ -1,0 +1,42 @@
+"""agnfit: quasar/AGN spectral decomposition jointly with PSF photometry, on JAX.
+
+Float64 is enabled on import: the likelihood sums ~10^4 pixels and the
+synthetic magnitudes integrate steep filter edges, where float32 loses the
+precision that the optimiser and sampler need (dsps also enables it).
+"""
+
+import jax as _jax
+
+_jax.config.update("jax_enable_x64", True)
+
+from .errors import (  # noqa: E402
+    AgnfitError,
+    AgnfitWarning,
+    ConfigError,
+    ConvergenceWarning,
+    DataFileError,
+    FitError,
+    InputError,
+    PluginError,
+)
+from .config import Config, load_config, save_config, default_config  # noqa: E402
+from .core.data import Photometry, Spectrum  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AgnfitError",
+    "AgnfitWarning",
+    "ConfigError",
+    "ConvergenceWarning",
+    "DataFileError",
+    "FitError",
+    "InputError",
+    "PluginError",
+    "Config",
+    "load_config",
+    "save_config",
+    "default_config",
+    "Photometry",
+    "Spectrum",
+]

@@ -1,0 +1,1 @@
+"""Interfaces and the machinery that composes them."""

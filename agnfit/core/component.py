@@ -1,0 +1,124 @@
+"""The spectral component interface.
+
+A component evaluates a flux density on a rest-frame wavelength grid from a
+dict of its own (local-name) parameters. It declares
+
+* ``morphology``: ``"point"`` (AGN power law, Fe II, Balmer continuum, broad
+  lines), ``"extended"`` (host galaxy, narrow lines) or ``"fiber"`` (a
+  calibration term that exists only in the fiber spectrum, e.g. a flux
+  calibration polynomial). Aperture models use it to map fiber-space
+  components to PSF space; nothing else in agnfit hard-codes which component
+  is which.
+* ``operation``: ``"add"`` (summed) or ``"multiply"`` (multiplies the sum of
+  the additive components; only allowed for ``"fiber"`` morphology).
+* ``group``: ``"continuum"``, ``"line"`` or ``"calibration"``; the staged MAP
+  fits the continuum group first with :meth:`line_windows` masked.
+
+Flux units: components return flux in units of the data's normalisation
+(``FitData.flux_scale`` erg/s/cm^2/A per unit), as observed f_lambda, evaluated
+at rest-frame wavelengths (A). Amplitude parameters are in those units too.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Literal, NamedTuple
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+Morphology = Literal["point", "extended", "fiber"]
+Operation = Literal["add", "multiply"]
+Group = Literal["continuum", "line", "calibration"]
+
+MORPHOLOGIES = ("point", "extended", "fiber")
+OPERATIONS = ("add", "multiply")
+GROUPS = ("continuum", "line", "calibration")
+
+
+class EvalContext(NamedTuple):
+    """Per-spectrum quantities a component may need besides its parameters.
+
+    All fields are arrays (traced under jit), so a new spectrum never
+    triggers recompilation.
+
+    Attributes:
+        lsf_wave: rest-frame wavelengths (A) where the instrumental line-spread
+            function is tabulated, shape (m,).
+        lsf_sigma_kms: instrumental Gaussian sigma in km/s at ``lsf_wave``.
+        wave_min, wave_max: rest-frame range of the fitted spectrum (A), scalars.
+    """
+
+    lsf_wave: Float[Array, " m"]
+    lsf_sigma_kms: Float[Array, " m"]
+    wave_min: Float[Array, ""]
+    wave_max: Float[Array, ""]
+
+    def sigma_inst_kms(self, wave):
+        """Instrumental sigma (km/s) at rest wavelength(s) ``wave``."""
+        return jnp.interp(wave, self.lsf_wave, self.lsf_sigma_kms)
+
+    @property
+    def median_sigma_kms(self):
+        """Median instrumental sigma (km/s): the resolution templates are matched to."""
+        return jnp.median(self.lsf_sigma_kms)
+
+    @classmethod
+    def constant(cls, sigma_kms: float = 0.0, wave_min: float = 1000.0, wave_max: float = 10000.0):
+        """A context with a constant resolution (sigma in km/s), for tests and simulation."""
+        return cls(
+            jnp.array([wave_min, wave_max]),
+            jnp.array([sigma_kms, sigma_kms], dtype=float),
+            jnp.asarray(wave_min, dtype=float),
+            jnp.asarray(wave_max, dtype=float),
+        )
+
+
+class AbstractComponent(eqx.Module):
+    """A spectral component: named, with a morphology, priors, and an evaluation.
+
+    Concrete components are final; they are created by a factory registered
+    through the ``register_components`` hook as ``factory(name, **options)``.
+    """
+
+    name: eqx.AbstractVar[str]
+    morphology: eqx.AbstractVar[str]
+    operation: eqx.AbstractVar[str]
+    group: eqx.AbstractVar[str]
+
+    def __check_init__(self):
+        if self.morphology not in MORPHOLOGIES:
+            raise ValueError(f"{self.name}: morphology must be one of {MORPHOLOGIES}, got {self.morphology!r}")
+        if self.operation not in OPERATIONS:
+            raise ValueError(f"{self.name}: operation must be one of {OPERATIONS}, got {self.operation!r}")
+        if self.operation == "multiply" and self.morphology != "fiber":
+            raise ValueError(f"{self.name}: a multiplicative component must have morphology 'fiber'")
+        if self.group not in GROUPS:
+            raise ValueError(f"{self.name}: group must be one of {GROUPS}, got {self.group!r}")
+
+    @abc.abstractmethod
+    def priors(self) -> dict:
+        """Prior distributions (numpyro) keyed by local parameter name."""
+
+    @abc.abstractmethod
+    def __call__(self, wave: Float[Array, " n"], params: dict, ctx: EvalContext) -> Float[Array, " n"]:
+        """Flux (or multiplicative factor) at rest wavelengths ``wave`` (A)."""
+
+    def init_values(self) -> dict:
+        """Starting values (local names) for optimisers; missing ones use the prior median."""
+        return {}
+
+    def line_windows(self) -> np.ndarray:
+        """Rest wavelength windows (k, 2) in A to mask in a continuum-only fit."""
+        return np.zeros((0, 2))
+
+    def restrict(self, wave_min: float, wave_max: float) -> "AbstractComponent | None":
+        """This component restricted to the rest range [wave_min, wave_max] (A).
+
+        Returns ``self`` when nothing changes, a reduced component (e.g. lines
+        out of range dropped), or ``None`` when the component has no support in
+        the range and should be dropped from the model.
+        """
+        return self

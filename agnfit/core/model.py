@@ -1,0 +1,185 @@
+"""The model: components -> fiber flux and aperture flux, priors, one numpyro model.
+
+``Model`` holds the configured components, the aperture model and the
+photometric system. It is an equinox Module (a pytree), jitted functions close
+over it, and the data travel as a traced ``FitData`` argument, so one
+compilation serves every spectrum of a shape bucket.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+
+from .aperture import AbstractApertureModel
+from .component import AbstractComponent
+from .likelihood import photometry_loglike, spectrum_loglike
+from .names import full_name, local_params, split_name
+from .photometry import AbstractPhotometricSystem
+from .priors import apply_overrides
+
+NOISE = "noise"
+
+
+class NoiseConfig(eqx.Module):
+    """Which jitter terms exist, and the scales of their half-normal priors.
+
+    ``frac_jitter`` is dimensionless, ``add_jitter`` in model flux units, and
+    ``phot_extra`` in magnitudes.
+    """
+
+    frac_jitter: bool = True
+    add_jitter: bool = True
+    phot_extra: bool = True
+    frac_scale: float = 0.05
+    add_scale: float = 0.05
+    phot_scale: float = 0.05
+
+    def priors(self, with_photometry: bool) -> dict:
+        out = {}
+        if self.frac_jitter:
+            out["frac_jitter"] = dist.HalfNormal(self.frac_scale)
+        if self.add_jitter:
+            out["add_jitter"] = dist.HalfNormal(self.add_scale)
+        if self.phot_extra and with_photometry:
+            out["phot_extra"] = dist.HalfNormal(self.phot_scale)
+        return out
+
+
+class Model(eqx.Module):
+    """Fiber spectrum + optional aperture photometry model.
+
+    Attributes:
+        components: the spectral components (additive and multiplicative).
+        aperture: maps components to the photometric aperture (None: no photometry).
+        photsys: the photometric system (None: no photometry).
+        ext_curve: A_lambda / E(B-V) on ``photsys.wave`` (Galactic reddening of
+            the synthetic photometry, since catalogue magnitudes are not dereddened).
+        noise: jitter switches.
+        overrides: prior overrides by full name (config specs or distributions).
+    """
+
+    components: tuple
+    aperture: AbstractApertureModel | None = None
+    photsys: AbstractPhotometricSystem | None = None
+    ext_curve: jax.Array | None = None
+    noise: NoiseConfig = NoiseConfig()
+    overrides: dict = eqx.field(static=True, default_factory=dict)
+
+    def __check_init__(self):
+        names = [c.name for c in self.components]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"component names must be unique, repeated: {dup}")
+        if not all(isinstance(c, AbstractComponent) for c in self.components):
+            raise TypeError("every component must be an AbstractComponent")
+        if (self.aperture is None) != (self.photsys is None):
+            raise ValueError("aperture and photsys must be given together")
+
+    # ---------------------------------------------------------------- parameters
+    @property
+    def has_photometry(self) -> bool:
+        return self.photsys is not None
+
+    def priors(self) -> dict:
+        """All priors by full name, overrides applied."""
+        out = {}
+        for c in self.components:
+            out.update({full_name(c.name, k): d for k, d in c.priors().items()})
+        if self.aperture is not None:
+            out.update({full_name(self.aperture.name, k): d for k, d in self.aperture.priors().items()})
+        out.update({full_name(NOISE, k): d for k, d in self.noise.priors(self.has_photometry).items()})
+        return apply_overrides(out, self.overrides)
+
+    def init_values(self) -> dict:
+        """Starting point (constrained, full names): component hints, else prior medians."""
+        priors = self.priors()
+        hints = {}
+        for c in self.components:
+            hints.update({full_name(c.name, k): v for k, v in c.init_values().items()})
+        out = {}
+        key = jax.random.PRNGKey(0)
+        for i, (k, d) in enumerate(priors.items()):
+            if k in hints and k not in self.overrides:
+                out[k] = jnp.asarray(hints[k], dtype=float)
+            else:
+                s = d.sample(jax.random.fold_in(key, i), (201,))
+                out[k] = jnp.median(s, axis=0)
+        return out
+
+    # ---------------------------------------------------------------- evaluation
+    def component_fluxes(self, wave, params: dict, ctx) -> dict:
+        """Each component evaluated on rest ``wave``, by instance name."""
+        return {c.name: c(wave, local_params(c.name, params), ctx) for c in self.components}
+
+    def combine(self, fluxes: dict):
+        """(sum of additive components) x (product of multiplicative ones)."""
+        add = [fluxes[c.name] for c in self.components if c.operation == "add"]
+        mul = [fluxes[c.name] for c in self.components if c.operation == "multiply"]
+        total = sum(add[1:], add[0]) if add else 0.0
+        for m in mul:
+            total = total * m
+        return total
+
+    def fiber_flux(self, wave, params: dict, ctx):
+        return self.combine(self.component_fluxes(wave, params, ctx))
+
+    def aperture_flux(self, params: dict, data):
+        """Observed-frame f_lambda (erg/s/cm^2/A, Galactic reddening applied) on ``photsys.wave``."""
+        grid = self.photsys.wave
+        rest = grid.reshape(-1) / (1.0 + data.z)
+        comps = [c for c in self.components if c.operation == "add" and c.morphology != "fiber"]
+        fl = {c.name: c(rest, local_params(c.name, params), data.ctx).reshape(grid.shape) for c in comps}
+        morph = {c.name: c.morphology for c in comps}
+        f = self.aperture(fl, morph, local_params(self.aperture.name, params))
+        return f * data.flux_scale * 10.0 ** (-0.4 * data.ebv * self.ext_curve)
+
+    def synthetic_mags(self, params: dict, data):
+        return self.photsys.magnitudes(self.aperture_flux(params, data))
+
+    def log_likelihood(self, params: dict, data) -> dict:
+        """Log-likelihood terms ``{"spectrum": ..., "photometry": ...}``."""
+        noise = local_params(NOISE, params)
+        f = self.fiber_flux(data.wave, params, data.ctx)
+        out = {"spectrum": spectrum_loglike(data, f, noise.get("frac_jitter", 0.0), noise.get("add_jitter", 0.0))}
+        if self.has_photometry:
+            out["photometry"] = photometry_loglike(data, self.synthetic_mags(params, data), noise.get("phot_extra", 0.0))
+        return out
+
+    def __call__(self, data):
+        """The numpyro model: one sample site per parameter, one factor per likelihood."""
+        params = {k: numpyro.sample(k, d) for k, d in self.priors().items()}
+        for k, ll in self.log_likelihood(params, data).items():
+            numpyro.factor(k, ll)
+        return params
+
+    # ---------------------------------------------------------------- structure
+    def select(self, groups) -> "Model":
+        """The model with only the components whose group is in ``groups`` (no photometry)."""
+        keep = tuple(c for c in self.components if c.group in groups)
+        owners = {c.name for c in keep} | {NOISE}
+        ov = {k: v for k, v in self.overrides.items() if split_name(k)[0] in owners}
+        return Model(keep, None, None, None, self.noise, ov)
+
+    def line_windows(self) -> np.ndarray:
+        wins = [c.line_windows() for c in self.components]
+        wins = [w for w in wins if len(w)]
+        return np.concatenate(wins) if wins else np.zeros((0, 2))
+
+    def continuum_mask(self, wave):
+        """1 outside every component's line windows, 0 inside (rest wavelengths)."""
+        w = jnp.asarray(self.line_windows())
+        if w.shape[0] == 0:
+            return jnp.ones_like(wave)
+        inside = (wave[:, None] >= w[None, :, 0]) & (wave[:, None] <= w[None, :, 1])
+        return jnp.where(inside.any(axis=1), 0.0, 1.0)
+
+    def component(self, name: str) -> AbstractComponent:
+        for c in self.components:
+            if c.name == name:
+                return c
+        raise KeyError(f"no component {name!r}; components: {[c.name for c in self.components]}")

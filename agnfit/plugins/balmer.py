@@ -1,0 +1,3 @@
+"""Built-in plugin: balmer."""
+
+from ..registry.hookspecs import hookimpl

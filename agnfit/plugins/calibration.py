@@ -1,0 +1,3 @@
+"""Built-in plugin: calibration."""
+
+from ..registry.hookspecs import hookimpl

@@ -1,0 +1,3 @@
+"""Built-in plugin: feii."""
+
+from ..registry.hookspecs import hookimpl

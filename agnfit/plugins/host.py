@@ -1,0 +1,3 @@
+"""Built-in plugin: host."""
+
+from ..registry.hookspecs import hookimpl

@@ -1,0 +1,3 @@
+"""Built-in plugin: lines."""
+
+from ..registry.hookspecs import hookimpl
