@@ -70,6 +70,9 @@ class Spectrum:
         flux_unit: erg/s/cm^2/A per flux unit (SDSS: 1e-17).
         name: object name, used in logs and result files.
         sort: sort unsorted wavelengths instead of raising.
+        photometry: optional broadband photometry that came with the file
+            (e.g. SDSS CALIBFLUX), used when a fit is asked for photometry.
+        meta: free-form metadata (file name, plate/mjd/fiber, ...).
     """
 
     wave: np.ndarray
@@ -84,6 +87,8 @@ class Spectrum:
     flux_unit: float = 1e-17
     name: str = "spectrum"
     sort: bool = False
+    photometry: "Photometry | None" = None
+    meta: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         self.wave = _as_1d("wave", self.wave)
