@@ -36,6 +36,7 @@ class Prepared:
     kept_bands: tuple
     dropped_bands: dict
     rest_range: tuple
+    flux_unit: float = 1e-17
 
 
 def galactic_ebv(spectrum: Spectrum, config) -> tuple[float, str]:
@@ -140,4 +141,4 @@ def prepare(spectrum: Spectrum, config, photometry: Photometry | None = None, ph
         phot_mask=pu,
     )
     kept = tuple(b for b, u in zip(bands, pu) if u)
-    return Prepared(as_jnp(data), n, ebv, src, bands, kept, dropped, (float(rest[0]), float(rest[-1])))
+    return Prepared(as_jnp(data), n, ebv, src, bands, kept, dropped, (float(rest[0]), float(rest[-1])), spectrum.flux_unit)

@@ -28,3 +28,12 @@ def local_params(owner: str, params: dict) -> dict:
     """The entries of ``params`` (full names) that belong to ``owner``, by local name."""
     prefix = owner + SEP
     return {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
+
+
+def derived_name(*parts: str) -> str:
+    """Name of a derived quantity, e.g. ``derived_name("broad_lines", "Hb", "fwhm")``.
+
+    Derived names have three or more parts (or one, for global quantities such
+    as ``"L5100"``), so they never collide with two-part parameter names.
+    """
+    return SEP.join(parts)

@@ -1,0 +1,159 @@
+"""The fit pipeline: Spectrum (+ Photometry) + Config -> FitResult.
+
+``fit`` is the one function the CLI, the batch runner and the ``QSOFit``
+facade call. Each step is a function call with typed inputs:
+prepare -> build_model -> inference backend -> derived -> FitResult.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from importlib import metadata
+
+import jax
+import numpy as np
+
+from .build import build_model, build_photometry
+from .config import Config, load_config
+from .core.data import Photometry, Spectrum
+from .core.derived import add_black_hole_masses, compute_derived_samples, derived_settings, summarize
+from .core.result import SCHEMA_VERSION, FitResult
+from .errors import InputError
+from .prepare import prepare
+
+log = logging.getLogger(__name__)
+
+MAX_DERIVED_SAMPLES = 2000
+
+
+def versions() -> dict:
+    out = {}
+    for pkg in ("agnfit", "jax", "numpyro", "equinox", "optax", "dsps", "numpy"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+def data_hash(spectrum: Spectrum, photometry: Photometry | None) -> str:
+    """sha256 of the input arrays (for resuming and detecting changed inputs)."""
+    h = hashlib.sha256()
+    for a in (spectrum.wave, spectrum.flux, spectrum.err, spectrum.mask, np.asarray(spectrum.z)):
+        h.update(np.ascontiguousarray(a, dtype=float).tobytes())
+    if photometry is not None:
+        h.update(repr(photometry.bands).encode())
+        h.update(np.ascontiguousarray(photometry.mags, float).tobytes())
+        h.update(np.ascontiguousarray(photometry.errs, float).tobytes())
+    return h.hexdigest()
+
+
+def resolve_backend(config: Config, backend=None):
+    """The backend object: given, a familiar string ("optax+nuts"), or the config's stages."""
+    from .plugins.staged import backend_from_config, backend_from_string
+
+    if backend is None:
+        return backend_from_config(config.inference)
+    if isinstance(backend, str):
+        return backend_from_string(backend)
+    return backend
+
+
+def _thin(samples: dict, n_max: int) -> dict:
+    flat = {k: np.reshape(np.asarray(v), (-1,)) for k, v in samples.items()}
+    n = next(iter(flat.values())).size
+    if n <= n_max:
+        return flat
+    idx = np.linspace(0, n - 1, n_max).astype(int)
+    return {k: v[idx] for k, v in flat.items()}
+
+
+def model_spectra(model, params: dict, prep) -> dict:
+    """Data and model arrays (flux units of the input, dereddened) on the fitted pixels."""
+    d, n = prep.data, prep.n_pix
+    scale = float(d.flux_scale) / prep.flux_unit
+    comps = model.component_fluxes(d.wave, {k: np.asarray(v) for k, v in params.items()}, d.ctx)
+    out = {
+        "wave_rest": np.asarray(d.wave[:n]),
+        "wave": np.asarray(d.wave[:n]) * (1.0 + float(d.z)),
+        "flux": np.asarray(d.flux[:n]) * scale,
+        "err": np.asarray(d.err[:n]) * scale,
+        "mask": np.asarray(d.mask[:n]) > 0,
+        "model": np.asarray(model.combine(comps))[:n] * scale,
+    }
+    for c in model.components:
+        f = np.asarray(comps[c.name])[:n]
+        out[f"component:{c.name}"] = f if c.operation == "multiply" else f * scale
+    return out
+
+
+def photometry_arrays(model, params: dict, prep, phot: Photometry | None) -> dict:
+    if model.photsys is None:
+        return {}
+    d = prep.data
+    p = {k: np.asarray(v) for k, v in params.items()}
+    mags = np.asarray(model.synthetic_mags(p, d))
+    return {
+        "bands": list(prep.bands),
+        "kept": np.asarray(d.phot_mask) > 0,
+        "mag_obs": np.asarray(d.phot_mag),
+        "mag_err": np.asarray(d.phot_err),
+        "mag_model": mags,
+        "wave_eff": np.asarray(getattr(model.photsys, "effective_wave", np.full(len(prep.bands), np.nan))),
+    }
+
+
+def fit(spectrum: Spectrum, config=None, photometry: Photometry | None = None, key=None, backend=None) -> FitResult:
+    """Fit one spectrum (and its photometry, if the config lists bands).
+
+    Args:
+        spectrum: a validated :class:`Spectrum`.
+        config: a :class:`Config`, dict, TOML path/string, or None for the default.
+        photometry: PSF photometry; defaults to ``spectrum.photometry`` when the
+            config lists bands.
+        key: a ``jax.random.PRNGKey`` (samplers); default PRNGKey(0).
+        backend: an inference backend object or a familiar string
+            ("optax", "optax+nuts"); default: the config's [[inference]] stages.
+    """
+    if not isinstance(spectrum, Spectrum):
+        raise InputError(f"fit() needs an agnfit.Spectrum, got {type(spectrum).__name__}; use agnfit.read_spectrum")
+    cfg = load_config(config)
+    key = jax.random.PRNGKey(0) if key is None else key
+    bands = tuple(cfg.photometry["bands"])
+    phot = photometry if photometry is not None else (spectrum.photometry if bands else None)
+    photsys = build_photometry(cfg)[1] if bands else None
+    prep = prepare(spectrum, cfg, phot, photsys)
+    with_phot = bool(bands) and bool(np.asarray(prep.data.phot_mask).sum() > 0)
+    model = build_model(cfg, prep.rest_range, with_photometry=with_phot, name=spectrum.name)
+    post = resolve_backend(cfg, backend).run(model, prep.data, key, None)
+    problems = post.check()
+    settings = derived_settings(cfg, spectrum.z)
+    thinned = _thin(post.samples, MAX_DERIVED_SAMPLES)
+    values = compute_derived_samples(model, thinned, prep.data, settings)
+    values = add_black_hole_masses(values, model, settings, cfg)
+    spec = model_spectra(model, post.point, prep)
+    good = spec["mask"]
+    resid = (spec["flux"] - spec["model"])[good] / spec["err"][good]
+    info = {
+        "z": spectrum.z, "ra": spectrum.ra if spectrum.ra is not None else np.nan,
+        "dec": spectrum.dec if spectrum.dec is not None else np.nan,
+        "ebv": prep.ebv, "ebv_source": prep.ebv_source,
+        "flux_scale": float(prep.data.flux_scale), "flux_unit": spectrum.flux_unit,
+        "backend": post.kind, "converged": bool(post.converged and not problems), "message": post.message,
+        "problems": "; ".join(problems), "n_pix": int(good.sum()),
+        "chi2_reduced": float(np.sum(resid**2) / max(good.sum() - len(post.point), 1)),
+        "data_hash": data_hash(spectrum, phot), "schema_version": SCHEMA_VERSION,
+        "components": [c.name for c in model.components],
+        "dropped_components": [n for n in cfg.components if n not in {c.name for c in model.components}],
+        "dropped_bands": dict(prep.dropped_bands), "kept_bands": list(prep.kept_bands),
+        "versions": versions(),
+    }
+    return FitResult(
+        name=spectrum.name, config=cfg.to_dict(), info=info,
+        params=summarize({k: np.reshape(np.asarray(v), (-1,)) for k, v in post.samples.items()}),
+        point={k: float(np.asarray(v)) for k, v in post.point.items()},
+        samples={k: np.asarray(v) for k, v in post.samples.items()},
+        derived=summarize(values), derived_samples=values, diagnostics=post.diagnostics,
+        spectrum=spec, photometry=photometry_arrays(model, post.point, prep, phot),
+    )

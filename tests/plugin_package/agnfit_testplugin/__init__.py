@@ -1,0 +1,1 @@
+"""A tiny third-party agnfit plugin: one filter and one component."""
