@@ -21,6 +21,10 @@ from .errors import (  # noqa: E402
 )
 from .config import Config, load_config, save_config, default_config  # noqa: E402
 from .core.data import Photometry, Spectrum  # noqa: E402
+from .core.result import FitResult  # noqa: E402
+from .io import read_spectrum  # noqa: E402
+from .fit import fit  # noqa: E402
+from .simulate import Observation, simulate  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -39,4 +43,9 @@ __all__ = [
     "default_config",
     "Photometry",
     "Spectrum",
+    "FitResult",
+    "read_spectrum",
+    "fit",
+    "Observation",
+    "simulate",
 ]
