@@ -1,3 +1,399 @@
-"""Built-in plugin: lines."""
+"""Built-in plugin: broad and narrow emission lines.
 
+Two component types, both additive members of the ``"line"`` group:
+
+* ``broad_lines`` (morphology ``"point"``, the broad-line region is
+  unresolved): per line, ``n_gauss`` profile components, each with its own
+  flux, FWHM and velocity shift.
+* ``narrow_lines`` (morphology ``"extended"``, the narrow-line region can be
+  resolved by the fiber): per complex one FWHM and one shift shared by its
+  lines, per line a flux, the weaker line of a fixed-ratio doublet tied to
+  the stronger one (see :mod:`agnfit.plugins.linelist`).
+
+Local parameter names (one helper, :func:`param_name`, owns the scheme;
+``k`` = 2, 3, ... numbers the extra profile components of a broad line):
+
+==========================  ==================================================
+``<line>_flux[_k]``         integrated flux (model flux units x A), > 0
+``<line>_fwhm``             intrinsic FWHM (km/s) of the first (narrowest)
+                            broad component
+``<line>_fwhm_ratio_k``     FWHM_k / FWHM_(k-1) > 1: the components are
+                            ordered by width, which removes label switching
+``<line>_dv[_k]``           velocity shift (km/s), > 0 is a redshift
+``<line>_h3[_k]``,          Gauss-Hermite coefficients (``gauss_hermite``
+``<line>_h4[_k]``           profile only)
+``balmer_fwhm``, ...        broad Ha/Hb/Hg/Hd widths and shifts with ``tie_balmer``
+``<complex>_fwhm``,         narrow lines: the width and shift shared by a
+``<complex>_dv``            complex, e.g. ``Hb_fwhm`` for narrow Hb and [O III]
+==========================  ==================================================
+
+Widths are intrinsic; the model convolves each line with the instrumental
+Gaussian at the line's rest wavelength, sigma_obs^2 = sigma^2 + sigma_inst^2
+(see :mod:`agnfit.plugins.profiles`). Evaluation is vectorised: the
+parameters are gathered into arrays and all profile components are evaluated
+as one (components, pixels) array per profile family.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from typing import NamedTuple
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+import numpyro.distributions as dist
+
+from ..core.component import AbstractComponent
+from ..errors import ConfigError
 from ..registry.hookspecs import hookimpl
+from . import profiles as prof
+from .linelist import BALMER, resolve_lines
+
+C_KMS = 299792.458
+MORPHOLOGY = {"broad": "point", "narrow": "extended"}
+#: upper bound of the width ratio of consecutive broad components
+FWHM_RATIO_MAX = 5.0
+#: bound of |h3| and |h4|
+H_MAX = 0.3
+#: lines whose centre is within this much (km/s) outside a range are kept by ``restrict``
+RESTRICT_MARGIN_KMS = 300.0
+#: half-width (km/s) of the continuum-fit mask window around each line
+WINDOW_KMS = {"broad": 5000.0, "narrow": 1500.0}
+#: starting FWHM (km/s) of the first component, and starting flux / flux_scale
+INIT_FWHM = {"broad": 3000.0, "narrow": 400.0}
+INIT_FLUX_FRACTION = 0.1
+MAX_GAUSS = 4
+
+
+def param_name(base: str, quantity: str, k: int = 0) -> str:
+    """Local parameter name of ``quantity`` of line/complex ``base``, profile component ``k`` (0-based)."""
+    return f"{base}_{quantity}" if k == 0 else f"{base}_{quantity}_{k + 1}"
+
+
+class Layout(NamedTuple):
+    """Where each profile component ("slot") finds its values in the parameter vector.
+
+    The vector is the parameters in ``names`` order followed by the constants
+    0 and 1 (indices ``len(names)`` and ``len(names) + 1``), which stand in
+    for absent shape parameters and width ratios.
+    """
+
+    names: tuple          # parameter names, vector order
+    roles: tuple          # "flux", "fwhm", "fwhm_ratio", "dv", "h3" or "h4", per name
+    line: np.ndarray      # (s,) index of the slot's line in the component's ``lines``
+    wave: np.ndarray      # (s,) rest wavelength (A)
+    flux: np.ndarray      # (s,) index of the flux parameter
+    flux_mult: np.ndarray  # (s,) flux multiplier (1 / doublet ratio for a tied line)
+    fwhm: np.ndarray      # (s,) index of the first component's FWHM
+    ratios: np.ndarray    # (s, n_gauss - 1) indices of width ratios (1 when unused)
+    dv: np.ndarray        # (s,) index of the shift
+    h3: np.ndarray        # (s,) index of h3 (0 when unused)
+    h4: np.ndarray        # (s,) index of h4 (0 when unused)
+    lorentz: np.ndarray   # (s,) bool, Lorentzian slot
+
+
+@functools.lru_cache(maxsize=512)
+def build_layout(kind: str, lines: tuple, n_gauss: int, tie_balmer: bool) -> Layout:
+    """The parameter layout of a component (a pure function of its structure)."""
+    present = {ln.name for ln in lines}
+    roles: dict[str, str] = {}  # parameter name -> role, in declaration order
+    col = {key: [] for key in ("line", "wave", "flux", "flux_mult", "fwhm", "ratios", "dv", "shape", "lorentz")}
+
+    def declare(name, role):
+        if roles.setdefault(name, role) != role:
+            raise ConfigError(f"line parameter name {name!r} is ambiguous; rename the custom line that causes it")
+        return name
+
+    for i, ln in enumerate(lines):
+        if kind == "narrow":
+            shared = ln.complex
+        else:
+            shared = "balmer" if (tie_balmer and ln.name in BALMER) else ln.name
+        for k in range(n_gauss):
+            if ln.tied_to in present:  # the primary declares this flux parameter
+                col["flux"].append(param_name(ln.tied_to, "flux", k))
+                col["flux_mult"].append(1.0 / ln.ratio)
+            else:
+                col["flux"].append(declare(param_name(ln.name, "flux", k), "flux"))
+                col["flux_mult"].append(1.0)
+            col["fwhm"].append(declare(param_name(shared, "fwhm"), "fwhm"))
+            col["ratios"].append([declare(param_name(shared, "fwhm_ratio", j), "fwhm_ratio") for j in range(1, k + 1)])
+            col["dv"].append(declare(param_name(shared, "dv", k), "dv"))
+            col["shape"].append([declare(param_name(ln.name, h, k), h) for h in prof.SHAPE_PARAMS[ln.profile]])
+            col["line"].append(i)
+            col["wave"].append(ln.wave)
+            col["lorentz"].append(ln.profile == "lorentzian")
+    names = tuple(roles)
+    index = {n: j for j, n in enumerate(names)}
+    zero, one = len(names), len(names) + 1
+
+    def idx(key):
+        return np.array([index[n] for n in col[key]], dtype=int)
+
+    ratios = [[index[n] for n in r] + [one] * (n_gauss - 1 - len(r)) for r in col["ratios"]]
+    return Layout(
+        names=names,
+        roles=tuple(roles.values()),
+        line=np.array(col["line"], dtype=int),
+        wave=np.array(col["wave"], dtype=float),
+        flux=idx("flux"),
+        flux_mult=np.array(col["flux_mult"], dtype=float),
+        fwhm=idx("fwhm"),
+        ratios=np.array(ratios, dtype=int).reshape(len(ratios), n_gauss - 1),
+        dv=idx("dv"),
+        h3=np.array([index[sh[0]] if sh else zero for sh in col["shape"]], dtype=int),
+        h4=np.array([index[sh[1]] if sh else zero for sh in col["shape"]], dtype=int),
+        lorentz=np.array(col["lorentz"], dtype=bool),
+    )
+
+
+class SlotValues(NamedTuple):
+    """Per-slot values (arrays of shape (s,)): integrated flux, intrinsic FWHM (km/s), shift, h3, h4."""
+
+    flux: jnp.ndarray
+    fwhm: jnp.ndarray
+    dv: jnp.ndarray
+    h3: jnp.ndarray
+    h4: jnp.ndarray
+
+
+class EmissionLines(AbstractComponent):
+    """A set of emission lines, broad (``kind="broad"``) or narrow (``kind="narrow"``).
+
+    Flux in model flux units per A at rest wavelengths (A); the flux
+    parameters are integrated fluxes (model flux units x A). Build it with
+    the ``broad_lines`` / ``narrow_lines`` factories, which check the options.
+
+    Attributes:
+        name: instance name.
+        kind: "broad" or "narrow".
+        lines: the lines (with their profiles), sorted by wavelength.
+        n_gauss: profile components per broad line (1 for narrow lines).
+        tie_balmer: share broad widths and shifts across Ha, Hb, Hg, Hd.
+        fwhm_range: (min, max) intrinsic FWHM (km/s) of the LogUniform prior.
+        dv_max: the shift prior is Uniform(-dv_max, dv_max) (km/s).
+        flux_scale: the flux prior is HalfNormal(flux_scale) (model flux units x A).
+    """
+
+    name: str
+    kind: str = eqx.field(static=True, default="broad")
+    lines: tuple = eqx.field(static=True, default=())
+    n_gauss: int = eqx.field(static=True, default=1)
+    tie_balmer: bool = eqx.field(static=True, default=False)
+    fwhm_range: tuple = eqx.field(static=True, default=(1200.0, 20000.0))
+    dv_max: float = eqx.field(static=True, default=3000.0)
+    flux_scale: float = eqx.field(static=True, default=200.0)
+    morphology: str = "point"
+    operation: str = "add"
+    group: str = "line"
+
+    def __check_init__(self):
+        if self.kind not in MORPHOLOGY:
+            raise ValueError(f"{self.name}: kind must be one of {tuple(MORPHOLOGY)}, got {self.kind!r}")
+        if self.morphology != MORPHOLOGY[self.kind]:
+            raise ValueError(f"{self.name}: {self.kind} lines have morphology {MORPHOLOGY[self.kind]!r}")
+        if not self.lines:
+            raise ValueError(f"{self.name}: a line component needs at least one line")
+        if self.kind == "narrow" and (self.n_gauss != 1 or self.tie_balmer):
+            raise ValueError(f"{self.name}: narrow lines have one profile component per line and no Balmer tie")
+
+    # ------------------------------------------------------------ structure
+    @property
+    def layout(self) -> Layout:
+        return build_layout(self.kind, self.lines, self.n_gauss, self.tie_balmer)
+
+    def line_names(self) -> list[str]:
+        """Names of the physical lines in this component, by wavelength."""
+        return [ln.name for ln in self.lines]
+
+    def line_rest_wave(self, line: str) -> float:
+        """Vacuum rest wavelength (A) of ``line``."""
+        return self.lines[self._line_index(line)].wave
+
+    def _line_index(self, line: str) -> int:
+        for i, ln in enumerate(self.lines):
+            if ln.name == line:
+                return i
+        raise KeyError(f"{self.name}: no line {line!r}; lines: {self.line_names()}")
+
+    # ------------------------------------------------------------ parameters
+    def _prior(self, role: str):
+        lo, hi = self.fwhm_range
+        if role == "flux":
+            return dist.HalfNormal(self.flux_scale)
+        if role == "fwhm":
+            return dist.LogUniform(lo, hi)
+        if role == "fwhm_ratio":
+            return dist.Uniform(1.0, FWHM_RATIO_MAX)
+        if role == "dv":
+            return dist.Uniform(-self.dv_max, self.dv_max)
+        return dist.Uniform(-H_MAX, H_MAX)
+
+    def priors(self) -> dict:
+        """HalfNormal fluxes, LogUniform widths, Uniform shifts, ratios and h3/h4 (local names)."""
+        lay = self.layout
+        return {n: self._prior(r) for n, r in zip(lay.names, lay.roles)}
+
+    def init_values(self) -> dict:
+        """Fluxes at ``INIT_FLUX_FRACTION * flux_scale``, typical widths, zero shifts and h3/h4."""
+        lo, hi = self.fwhm_range
+        fwhm = float(np.clip(INIT_FWHM[self.kind], 1.05 * lo, 0.95 * hi))
+        start = {"flux": INIT_FLUX_FRACTION * self.flux_scale, "fwhm": fwhm, "fwhm_ratio": 2.0, "dv": 0.0}
+        lay = self.layout
+        return {n: start.get(r, 0.0) for n, r in zip(lay.names, lay.roles)}
+
+    def slot_values(self, params: dict) -> SlotValues:
+        """Flux, intrinsic FWHM, shift, h3, h4 of every profile component, gathered from ``params``."""
+        lay = self.layout
+        missing = [n for n in lay.names if n not in params]
+        if missing:
+            raise KeyError(f"{self.name}: missing parameter(s) {missing}")
+        p = jnp.stack([jnp.asarray(params[n]) for n in lay.names]).astype(jnp.result_type(float))
+        p = jnp.concatenate([p, jnp.array([0.0, 1.0], dtype=p.dtype)])
+        fwhm = p[lay.fwhm] * jnp.prod(p[lay.ratios], axis=-1)
+        return SlotValues(p[lay.flux] * lay.flux_mult, fwhm, p[lay.dv], p[lay.h3], p[lay.h4])
+
+    def line_flux(self, params: dict, line: str):
+        """Integrated flux of ``line`` (model flux units x A), all its profile components."""
+        sel = self.layout.line == self._line_index(line)
+        return jnp.sum(self.slot_values(params).flux[sel])
+
+    # ------------------------------------------------------------ evaluation
+    def _evaluate(self, wave, params: dict, ctx, slots: np.ndarray, intrinsic: bool):
+        """Sum of the profile components ``slots`` (boolean mask) at rest ``wave`` (A)."""
+        lay = self.layout
+        v = self.slot_values(params)
+        shape = jnp.shape(wave)
+        w = jnp.reshape(jnp.asarray(wave), -1).astype(jnp.result_type(float))
+        total = jnp.zeros_like(w)
+        for lorentz in (False, True):  # one vectorised block per profile family
+            idx = np.flatnonzero(slots & (lay.lorentz == lorentz))
+            if idx.size == 0:
+                continue
+            lam0 = lay.wave[idx]
+            sig_inst = jnp.zeros(idx.size) if intrinsic else ctx.sigma_inst_kms(jnp.asarray(lam0))
+            x = C_KMS * jnp.log(jnp.maximum(w[None, :], 1e-30) / lam0[:, None]) - v.dv[idx, None]
+            if lorentz:
+                dens = prof.pseudo_voigt(x, v.fwhm[idx, None], sig_inst[:, None])
+            else:
+                sigma = v.fwhm[idx, None] / prof.FWHM_PER_SIGMA
+                dens = prof.gauss_hermite(x, sigma, sig_inst[:, None], v.h3[idx, None], v.h4[idx, None])
+            total = total + v.flux[idx] @ dens
+        # density per km/s -> per A: dx/dlambda = c / lambda
+        return jnp.reshape(total * C_KMS / jnp.maximum(w, 1e-30), shape)
+
+    def __call__(self, wave, params, ctx):
+        """Flux of all lines (model flux units per A) at rest wavelengths ``wave`` (A), LSF applied."""
+        return self._evaluate(wave, params, ctx, np.ones(self.layout.line.size, bool), intrinsic=False)
+
+    def line_profile(self, wave, params: dict, ctx, line: str, intrinsic: bool = True):
+        """Flux (model flux units per A) of all profile components of ``line`` at rest ``wave`` (A).
+
+        With ``intrinsic=True`` the instrumental broadening is left out (``ctx``
+        may then be None), so FWHM, dispersion, peak and equivalent width
+        measured numerically on it are the intrinsic ones; with False it is
+        the line as it appears in the model spectrum.
+        """
+        sel = self.layout.line == self._line_index(line)
+        return self._evaluate(wave, params, ctx, sel, intrinsic)
+
+    # ------------------------------------------------------------ ranges
+    def restrict(self, wave_min: float, wave_max: float):
+        """The lines whose centre lies in [wave_min, wave_max] widened by ``RESTRICT_MARGIN_KMS``.
+
+        Returns ``self`` if every line is kept, None if none is; a doublet line
+        whose partner is dropped gets its own flux parameter.
+        """
+        f = RESTRICT_MARGIN_KMS / C_KMS
+        kept = tuple(ln for ln in self.lines if wave_min * (1.0 - f) <= ln.wave <= wave_max * (1.0 + f))
+        if len(kept) == len(self.lines):
+            return self
+        if not kept:
+            return None
+        return dataclasses.replace(self, lines=kept)
+
+    def line_windows(self) -> np.ndarray:
+        """(k, 2) rest windows (A): each line centre +- ``WINDOW_KMS[kind]`` (about a broad FWHM)."""
+        f = WINDOW_KMS[self.kind] / C_KMS
+        wave = np.array([ln.wave for ln in self.lines])
+        return np.stack([wave * (1.0 - f), wave * (1.0 + f)], axis=1)
+
+
+# ---------------------------------------------------------------- factories
+def _check_positive(where, **values):
+    for key, val in values.items():
+        if not (isinstance(val, (int, float)) and not isinstance(val, bool) and math.isfinite(val) and val > 0):
+            raise ConfigError(f"{where}: {key} must be a positive number, got {val!r}")
+
+
+def _make(kind: str, name: str, lines, profile, profiles, prior, n_gauss=1, tie_balmer=False):
+    """Validate the options of a line component and build it; ``prior`` = (fwhm_range, dv_max, flux_scale)."""
+    where = f"[components.{name}] ({kind}_lines)"
+    final = resolve_lines(kind, lines, where, profile, profiles)
+    fwhm_range, dv_max, flux_scale = prior
+    try:
+        lo, hi = (float(v) for v in fwhm_range)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: fwhm_range must be [min, max] in km/s, got {fwhm_range!r}") from None
+    _check_positive(where, fwhm_min=lo, dv_max=dv_max, flux_scale=flux_scale)
+    if not hi > lo:
+        raise ConfigError(f"{where}: fwhm_range must have max > min, got {fwhm_range!r}")
+    if isinstance(n_gauss, bool) or not isinstance(n_gauss, int) or not 1 <= n_gauss <= MAX_GAUSS:
+        raise ConfigError(f"{where}: n_gauss must be an integer from 1 to {MAX_GAUSS}, got {n_gauss!r}")
+    return EmissionLines(
+        name=name, kind=kind, lines=final, n_gauss=int(n_gauss), tie_balmer=bool(tie_balmer),
+        fwhm_range=(lo, hi), dv_max=float(dv_max), flux_scale=float(flux_scale), morphology=MORPHOLOGY[kind],
+    )
+
+
+def broad_lines(
+    name: str,
+    lines=None,
+    profile: str = "gaussian",
+    profiles: dict | None = None,
+    n_gauss: int = 1,
+    tie_balmer: bool = False,
+    fwhm_range=(1200.0, 20000.0),
+    dv_max: float = 3000.0,
+    flux_scale: float = 200.0,
+):
+    """Broad emission lines (point source).
+
+    Args:
+        lines: line names from the default broad list, or tables
+            ``{name, wave, complex}`` for other lines (default: all broad lines).
+        profile: profile of every line: "gaussian", "gauss_hermite" or "lorentzian".
+        profiles: per-line profile overriding ``profile``, ``{line: profile}``.
+        n_gauss: profile components per line, ordered by increasing width.
+        tie_balmer: one set of widths and shifts for the Balmer lines.
+        fwhm_range: [min, max] intrinsic FWHM (km/s) of the first component.
+        dv_max: shifts within +-dv_max (km/s).
+        flux_scale: scale (model flux units x A) of the HalfNormal flux prior.
+    """
+    prior = (fwhm_range, dv_max, flux_scale)
+    return _make("broad", name, lines, profile, profiles, prior, n_gauss, tie_balmer)
+
+
+def narrow_lines(
+    name: str,
+    lines=None,
+    profile: str = "gaussian",
+    profiles: dict | None = None,
+    fwhm_range=(100.0, 1000.0),
+    dv_max: float = 1000.0,
+    flux_scale: float = 50.0,
+):
+    """Narrow emission lines (extended source), one width and shift per complex.
+
+    Args: as :func:`broad_lines`; the default width range ends below the
+    broad one so that the two components cannot trade places.
+    """
+    return _make("narrow", name, lines, profile, profiles, (fwhm_range, dv_max, flux_scale))
+
+
+@hookimpl
+def register_components():
+    return {"broad_lines": broad_lines, "narrow_lines": narrow_lines}
