@@ -226,7 +226,7 @@ class FeII(AbstractComponent):
         sigma = self.kernel_sigma(params["fwhm"], ctx.median_sigma_kms)
         per_lnwave = self.templates.broadened(jnp.ones(1), sigma, params["dv"])
         w = jnp.maximum(jnp.asarray(wave, dtype=per_lnwave.dtype), _WAVE_FLOOR)
-        g = jnp.interp(jnp.log(w), self.templates.lnwave, per_lnwave, left=0.0, right=0.0)
+        g = self.templates.interp(jnp.log(w), per_lnwave)
         return params["norm"] * jnp.maximum(g, 0.0) / w
 
     def restrict(self, wave_min, wave_max):

@@ -240,7 +240,7 @@ class BroadenedBasis(eqx.Module):
         """sum_k coeffs[k] template_k, broadened and shifted, at rest ``wave`` (A); 0 outside the coverage."""
         f = self.templates.broadened(coeffs, self.kernel_sigma(sigma, ctx), dv)
         lnw = jnp.log(jnp.maximum(jnp.asarray(wave, f.dtype), 1e-30))
-        return jnp.interp(lnw, self.templates.lnwave, f, left=0.0, right=0.0)
+        return self.templates.interp(lnw, f)
 
     def overlaps(self, wave_min: float, wave_max: float) -> bool:
         return wave_min < self.coverage[1] and wave_max > self.coverage[0]
