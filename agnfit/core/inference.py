@@ -66,7 +66,7 @@ class Posterior:
         if not self.converged:
             problems.append(f"{self.kind} did not converge: {self.message}")
         rhat = self.diagnostics.get("r_hat", {})
-        bad = {k: float(v) for k, v in rhat.items() if np.any(np.asarray(v) > RHAT_MAX)}
+        bad = {k: float(np.max(v)) for k, v in rhat.items() if np.any(np.asarray(v) > RHAT_MAX)}
         if bad:
             worst = sorted(bad.items(), key=lambda kv: -kv[1])[:5]
             problems.append(f"r_hat > {RHAT_MAX} for {len(bad)} parameter(s), worst: {worst}")
