@@ -120,12 +120,14 @@ def _done(path: Path, digest: str, config_toml: str) -> bool:
     if not path.is_file():
         return False
     try:
-        from .io.results import load_info
+        from .config import Config
+        from .io.results import load_result
 
-        info, cfg = load_info(path)
-    except Exception:  # unreadable leftover: refit it
+        res = load_result(path)
+        cfg = Config.from_dict(res.config, validate_plugins=False).to_toml()
+    except Exception:  # an unreadable leftover is refitted, never trusted
         return False
-    return info.get("data_hash") == digest and cfg == config_toml
+    return res.info.get("data_hash") == digest and cfg == config_toml
 
 
 def fit_records(records: list[dict], out: str, config_toml: str) -> list[dict]:
@@ -222,9 +224,10 @@ def run_batch(source, opts: BatchOptions) -> BatchSummary:
             statuses += st
             bar.update(len(st))
     bar.close()
-    from .io.results import assemble_catalogue
+    from .io.results import write_catalogue
 
-    catalogue = assemble_catalogue(out / "objects", out / "catalogue")
+    rows = sorted((out / "objects").glob("*.row.json"))
+    catalogue = write_catalogue(rows, out / "catalogue") if rows else []
     return BatchSummary(
         n_total=len(records),
         n_done=sum(s["status"] == "done" for s in statuses),

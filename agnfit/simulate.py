@@ -78,7 +78,7 @@ def simulate(config, params: dict, obs: Observation | None = None):
     cfg = load_config(config)
     bands = tuple(cfg.photometry["bands"])
     cfg, model = true_model(cfg, obs, with_photometry=bool(bands))
-    full = {k: np.asarray(v) for k, v in model.init_values().items()}
+    full = {k: np.asarray(v) for k, v in {**model.fixed_values(), **model.init_values()}.items()}
     unknown = sorted(set(params) - set(full))
     if unknown:
         raise InputError(f"simulate: unknown parameter(s) {unknown}; the model has {sorted(full)}")

@@ -81,6 +81,7 @@ def derived_one(model, params: dict, data, settings: dict) -> dict:
     """All derived quantities for one parameter set (jnp scalars), by derived name."""
     out = {}
     ctx = data.ctx
+    params = model.complete(params)
     cont_comps = [c for c in model.components if c.group == "continuum" and c.operation == "add"]
     agn_types = settings["agn_continuum"]
     agn_comps = [c for c in cont_comps if c.name in agn_types]

@@ -95,9 +95,17 @@ class Model(eqx.Module):
         out.update({full_name(NOISE, k): d for k, d in self.noise.priors(self.has_photometry).items()})
         return apply_overrides(out, self.overrides)
 
+    def fixed_values(self) -> dict:
+        """Parameters pinned by a ``Fixed`` (Delta) prior: not sampled, by full name."""
+        return {k: d.v for k, d in self.priors().items() if isinstance(d, dist.Delta)}
+
+    def latent_priors(self) -> dict:
+        """Priors of the sampled (not fixed) parameters."""
+        return {k: d for k, d in self.priors().items() if not isinstance(d, dist.Delta)}
+
     def init_values(self) -> dict:
         """Starting point (constrained, full names): component hints, else prior medians."""
-        priors = self.priors()
+        priors = self.latent_priors()
         hints = {}
         for c in self.components:
             hints.update({full_name(c.name, k): v for k, v in c.init_values().items()})
@@ -112,8 +120,14 @@ class Model(eqx.Module):
         return out
 
     # ---------------------------------------------------------------- evaluation
+    def complete(self, params: dict) -> dict:
+        """``params`` with the fixed (Delta-prior) parameters added."""
+        fixed = self.fixed_values()
+        return {**fixed, **params} if fixed else params
+
     def component_fluxes(self, wave, params: dict, ctx) -> dict:
         """Each component evaluated on rest ``wave``, by instance name."""
+        params = self.complete(params)
         return {c.name: c(wave, local_params(c.name, params), ctx) for c in self.components}
 
     def combine(self, fluxes: dict):
@@ -130,6 +144,7 @@ class Model(eqx.Module):
 
     def aperture_flux(self, params: dict, data):
         """Observed-frame f_lambda (erg/s/cm^2/A, Galactic reddening applied) on ``photsys.wave``."""
+        params = self.complete(params)
         grid = self.photsys.wave
         rest = grid.reshape(-1) / (1.0 + data.z)
         comps = [c for c in self.components if c.operation == "add" and c.morphology != "fiber"]
@@ -143,6 +158,7 @@ class Model(eqx.Module):
 
     def log_likelihood(self, params: dict, data) -> dict:
         """Log-likelihood terms ``{"spectrum": ..., "photometry": ...}``."""
+        params = self.complete(params)
         noise = local_params(NOISE, params)
         f = self.fiber_flux(data.wave, params, data.ctx)
         out = {"spectrum": spectrum_loglike(data, f, noise.get("frac_jitter", 0.0), noise.get("add_jitter", 0.0))}
@@ -152,7 +168,10 @@ class Model(eqx.Module):
 
     def __call__(self, data):
         """The numpyro model: one sample site per parameter, one factor per likelihood."""
-        params = {k: numpyro.sample(k, d) for k, d in self.priors().items()}
+        params = {
+            k: numpyro.deterministic(k, d.v) if isinstance(d, dist.Delta) else numpyro.sample(k, d)
+            for k, d in self.priors().items()
+        }
         for k, ll in self.log_likelihood(params, data).items():
             numpyro.factor(k, ll)
         return params

@@ -76,6 +76,19 @@ class FitResult:
                 row[k + "_p84"] = s["p84"]
         return row
 
+    def save(self, out_dir, row: bool = True):
+        """Write ``<out_dir>/<name>.h5`` (and a catalogue row) atomically; see ``agnfit.io.results``."""
+        from ..io.results import save_result
+
+        return save_result(self, out_dir, row)
+
+    @classmethod
+    def load(cls, path) -> "FitResult":
+        """Read a result written by :meth:`save`; equal to the saved object."""
+        from ..io.results import load_result
+
+        return load_result(path)
+
     def __eq__(self, other) -> bool:
         if not isinstance(other, FitResult):
             return NotImplemented

@@ -14,7 +14,7 @@ from .nuts import NUTS
 
 
 def map_backend(
-    optimizer: str = "lbfgs",
+    optimizer: str = "lm",
     learning_rate: float = 0.02,
     max_steps: int = 2000,
     tol: float = 1e-9,

@@ -1,0 +1,152 @@
+"""Fisher-information (Gauss-Newton) curvature of the potential, built block by block.
+
+For a Gaussian likelihood F_i ~ N(f_i(theta), v_i(theta)) the expected
+information is (e.g. Kay 1993, "Fundamentals of Statistical Signal
+Processing", eq. 3.31)
+
+    I = J_f^T diag(1/v) J_f + 1/2 J_v^T diag(1/v^2) J_v,
+
+with J_f and J_v the Jacobians of the model and of the variance. It is
+positive semi-definite and, near the optimum, close to the Hessian of the
+negative log-likelihood; Levenberg-Marquardt steps on it converge in tens of
+iterations where first-order methods need thousands.
+
+J_f is assembled per component: each component depends only on its own
+parameters, so its Jacobian costs (its parameter count) forward passes of
+that component alone instead of (all parameters) passes of the whole model.
+The photometric magnitudes (a handful of bands) use reverse mode. Priors and
+the Jacobians of the transforms to unconstrained space add their exact
+(diagonal) curvature.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpyro.distributions as dist
+from numpyro.distributions.transforms import biject_to
+
+from ..core.names import full_name, local_params
+
+
+def transforms(model) -> dict:
+    """Bijection from unconstrained space to each latent site's support."""
+    return {k: biject_to(d.support) for k, d in model.priors().items() if not isinstance(d, dist.Delta)}
+
+
+def _prior_curvature(model, u: dict, tr: dict) -> dict:
+    """d^2/du^2 of -log p(T(u)) - log|T'(u)| per site (clipped at 0)."""
+    pri = model.priors()
+    out = {}
+    for k, t in tr.items():
+        def nlp(x, k=k, t=t):
+            th = t(x)
+            return -pri[k].log_prob(th) - t.log_abs_det_jacobian(x, th)
+
+        out[k] = jnp.maximum(jax.grad(jax.grad(nlp))(u[k]), 0.0)
+    return out
+
+
+def fisher_matrix(model, data, u: dict, names: list[str]):
+    """Approximate Hessian (n, n) of the potential at unconstrained ``u``; rows in ``names`` order."""
+    tr = transforms(model)
+    fixed = model.fixed_values()
+    theta = {**fixed, **{k: tr[k](u[k]) for k in tr}}
+    index = {k: i for i, k in enumerate(names)}
+    n = len(names)
+    npix = data.wave.shape[0]
+    vals, jacs = {}, {}
+    for c in model.components:
+        own = [k for k in names if k.startswith(c.name + ".")]
+        base = local_params(c.name, theta)
+
+        def fc(vec, c=c, own=own, base=base):
+            p = dict(base)
+            for j, k in enumerate(own):
+                p[k.split(".", 1)[1]] = tr[k](vec[j])
+            return c(data.wave, p, data.ctx)
+
+        vec = jnp.stack([u[k] for k in own]) if own else jnp.zeros(0)
+        vals[c.name] = fc(vec)
+        jacs[c.name] = (own, jax.jacfwd(fc)(vec) if own else jnp.zeros((npix, 0)))
+    add = [c for c in model.components if c.operation == "add"]
+    mul = [c for c in model.components if c.operation == "multiply"]
+    f_add = sum((vals[c.name] for c in add[1:]), vals[add[0].name])
+    m_tot = jnp.ones(npix)
+    for c in mul:
+        m_tot = m_tot * vals[c.name]
+    J = jnp.zeros((npix, n))
+    for c in add:
+        own, jc = jacs[c.name]
+        if own:
+            J = J.at[:, jnp.array([index[k] for k in own])].add(m_tot[:, None] * jc)
+    for c in mul:
+        own, jc = jacs[c.name]
+        if own:
+            others = jnp.ones(npix)
+            for o in mul:
+                if o is not c:
+                    others = others * vals[o.name]
+            J = J.at[:, jnp.array([index[k] for k in own])].add((f_add * others)[:, None] * jc)
+    f = f_add * m_tot
+    noise = local_params("noise", theta)
+    fj, aj = noise.get("frac_jitter", 0.0), noise.get("add_jitter", 0.0)
+    v = data.err**2 + (fj * f) ** 2 + aj**2
+    w = data.mask / v
+    Jv = (2.0 * fj**2 * f)[:, None] * J
+    for k, dv in (("frac_jitter", lambda th: 2.0 * th * f**2), ("add_jitter", lambda th: 2.0 * th * jnp.ones(npix))):
+        name = full_name("noise", k)
+        if name in index:
+            dth = jax.grad(lambda x, name=name: tr[name](x))(u[name])
+            Jv = Jv.at[:, index[name]].add(dv(theta[name]) * dth)
+    H = (J * w[:, None]).T @ J + 0.5 * (Jv * (data.mask / v**2)[:, None]).T @ Jv
+    H = _observed_noise_block(H, data, f, u, index, tr)
+    if model.has_photometry:
+        H = H + _photometry_fisher(model, data, u, names, tr, fixed)
+    curv = _prior_curvature(model, u, tr)
+    H = H + jnp.diag(jnp.stack([curv[k] for k in names]))
+    return 0.5 * (H + H.T)
+
+
+def _observed_noise_block(H, data, f, u, index, tr):
+    """Raise the jitter terms' curvature to their observed information where that is larger.
+
+    With real data the residuals are rarely what the variance model expects,
+    and the expected information of the jitter terms can be an order of
+    magnitude too small, which makes steps overshoot; the observed diagonal
+    (exact, at fixed model) costs no model evaluation.
+    """
+    names = [k for k in (full_name("noise", "frac_jitter"), full_name("noise", "add_jitter")) if k in index]
+    if not names:
+        return H
+
+    def nll(vec):
+        th = {k: tr[k](vec[i]) for i, k in enumerate(names)}
+        fj = th.get(full_name("noise", "frac_jitter"), 0.0)
+        aj = th.get(full_name("noise", "add_jitter"), 0.0)
+        v = data.err**2 + (fj * f) ** 2 + aj**2
+        return 0.5 * jnp.sum(data.mask * ((data.flux - f) ** 2 / v + jnp.log(v)))
+
+    vec = jnp.stack([u[k] for k in names])
+    observed = jnp.diag(jax.hessian(nll)(vec))
+    idx = jnp.array([index[k] for k in names])
+    return H.at[idx, idx].set(jnp.maximum(H[idx, idx], observed))
+
+
+def _photometry_fisher(model, data, u, names, tr, fixed):
+    def mags(vec):
+        th = {**fixed, **{k: tr[k](vec[i]) for i, k in enumerate(names)}}
+        return model.synthetic_mags(th, data)
+
+    vec = jnp.stack([u[k] for k in names])
+    Jm = jax.jacrev(mags)(vec)
+    se_name = full_name("noise", "phot_extra")
+    se = tr[se_name](u[se_name]) if se_name in tr else 0.0
+    var = data.phot_err**2 + se**2
+    H = (Jm * (data.phot_mask / var)[:, None]).T @ Jm
+    if se_name in tr:
+        i = names.index(se_name)
+        dse = jax.grad(lambda x: tr[se_name](x))(u[se_name])
+        dvar = 2.0 * se * dse
+        H = H.at[i, i].add(0.5 * jnp.sum(data.phot_mask * dvar**2 / var**2))
+    return H
