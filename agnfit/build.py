@@ -20,7 +20,19 @@ from .registry import get_registry
 log = logging.getLogger(__name__)
 
 
+_COMPONENTS: dict = {}
+_PHOTOMETRY: dict = {}
+
+
 def build_components(config: Config) -> list:
+    """The configured components (cached per config: templates are loaded and transformed once)."""
+    key = config.to_toml()
+    if key not in _COMPONENTS:
+        _COMPONENTS[key] = _make_components(config)
+    return list(_COMPONENTS[key])
+
+
+def _make_components(config: Config) -> list:
     reg = get_registry()
     out = []
     for name, spec in config.components.items():
@@ -30,7 +42,14 @@ def build_components(config: Config) -> list:
 
 
 def build_photometry(config: Config):
-    """(aperture model, photometric system, extinction curve) or three Nones."""
+    """(aperture model, photometric system, extinction curve) or three Nones (cached per config)."""
+    key = config.to_toml()
+    if key not in _PHOTOMETRY:
+        _PHOTOMETRY[key] = _make_photometry(config)
+    return _PHOTOMETRY[key]
+
+
+def _make_photometry(config: Config):
     bands = tuple(config.photometry["bands"])
     if not bands:
         return None, None, None

@@ -24,6 +24,7 @@ and 16th/84th percentiles.
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -129,6 +130,7 @@ def derived_one(model, params: dict, data, settings: dict) -> dict:
 
 
 def derived_settings(config, z: float) -> dict:
+    """Settings of :func:`derived_one`: wavelengths and AGN components (static) and 4 pi d_L^2 (cm^2)."""
     from astropy.cosmology import FlatLambdaCDM
 
     d = config.derived
@@ -143,14 +145,30 @@ def derived_settings(config, z: float) -> dict:
     }
 
 
-def compute_derived_samples(model, samples: dict, data, settings: dict, chunk: int = 512) -> dict:
-    """Derived quantities for every sample (flat arrays), vmapped in chunks."""
-    names = list(samples)
-    flat = {k: jnp.reshape(jnp.asarray(samples[k]), (-1,)) for k in names}
+@eqx.filter_jit
+def _derived_batch(model, params: dict, data, static: tuple, four_pi_dl2):
+    settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in static}
+    settings["four_pi_dl2"] = four_pi_dl2
+    return jax.vmap(lambda p: derived_one(model, p, data, settings))(params)
+
+
+def _pad_chunk(v, chunk):
+    k = v.shape[0]
+    return v if k == chunk else jnp.concatenate([v, jnp.repeat(v[-1:], chunk - k, axis=0)])
+
+
+def compute_derived_samples(model, samples: dict, data, settings: dict, chunk: int = 256) -> dict:
+    """Derived quantities for every sample (flat arrays), vmapped in fixed-size chunks (one compilation)."""
+    flat = {k: jnp.reshape(jnp.asarray(samples[k]), (-1,)) for k in samples}
     n = next(iter(flat.values())).shape[0]
-    fn = jax.jit(jax.vmap(lambda p: derived_one(model, p, data, settings)))
-    parts = [fn({k: v[i : i + chunk] for k, v in flat.items()}) for i in range(0, n, chunk)]
-    return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
+    size = min(chunk, n)
+    static = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(settings.items()) if k != "four_pi_dl2")
+    dl2 = jnp.asarray(settings["four_pi_dl2"])
+    parts = []
+    for i in range(0, n, size):
+        part = _derived_batch(model, {k: _pad_chunk(v[i : i + size], size) for k, v in flat.items()}, data, static, dl2)
+        parts.append({k: np.asarray(v)[: min(size, n - i)] for k, v in part.items()})
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
 def add_black_hole_masses(values: dict, model, settings: dict, config) -> dict:

@@ -138,7 +138,7 @@ def _fisher_lm(f, model, data, unravel, names):
 
     def step(x, lam):
         val, g = vg(x)
-        h = fisher_matrix(model, data, unravel(x), names)
+        h = fisher_matrix(model, data, unravel(x), names, unravel(g))
         damp = lam * (jnp.diag(h) + 1e-6 * (1.0 + jnp.max(jnp.diag(h))))
         delta = jnp.linalg.solve(h + jnp.diag(damp), -g)
         x_try = x + delta
