@@ -25,6 +25,7 @@ from .core.result import FitResult  # noqa: E402
 from .io import read_spectrum  # noqa: E402
 from .fit import fit  # noqa: E402
 from .simulate import Observation, simulate  # noqa: E402
+from .qsofit import QSOFit, build_default_prior_config  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -48,4 +49,6 @@ __all__ = [
     "fit",
     "Observation",
     "simulate",
+    "QSOFit",
+    "build_default_prior_config",
 ]

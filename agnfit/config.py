@@ -187,7 +187,9 @@ def load_config(source=None, validate_plugins: bool = True) -> Config:
     if isinstance(source, dict):
         return Config.from_dict(source, validate_plugins)
     text = None
-    if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
+    if isinstance(source, str) and ("\n" in source or "=" in source):
+        text, where = source, "<string>"
+    elif isinstance(source, (str, os.PathLike)) and Path(source).is_file():
         text = Path(source).read_text()
         where = str(source)
     elif isinstance(source, str) and ("=" in source or "[" in source):

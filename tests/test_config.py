@@ -76,7 +76,8 @@ def test_prior_override_takes_effect():
     pri = build_model(cfg, (3000.0, 8000.0)).priors()
     assert float(pri["pl.alpha"].loc) == -2.5
     cfg = load_config({"components": {"pl": {"type": "power_law"}}, "priors": {"pl.alpha": {"dist": "Fixed", "value": -1.0}}})
-    assert float(build_model(cfg, (3000.0, 8000.0)).init_values()["pl.alpha"]) == -1.0
+    model = build_model(cfg, (3000.0, 8000.0))
+    assert float(model.fixed_values()["pl.alpha"]) == -1.0 and "pl.alpha" not in model.init_values()
     with pytest.raises(ConfigError, match="unknown distribution"):
         build_model(load_config({"components": {"pl": {"type": "power_law"}},
                                  "priors": {"pl.alpha": {"dist": "Gaussian", "loc": 0}}}), (3000.0, 8000.0))

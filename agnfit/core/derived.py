@@ -107,7 +107,7 @@ def derived_one(model, params: dict, data, settings: dict) -> dict:
         ratio = jnp.mean(ap_ext / jnp.where(ap_tot != 0, ap_tot, jnp.nan), axis=0)
         for i, w in enumerate(settings["host_fraction_wavelengths"]):
             out[derived_name("host_fraction_psf", f"{w:g}")] = ratio[i]
-        for k, val in model.aperture.derived(ap_params).items():
+        for k, val in {**ap_params, **model.aperture.derived(ap_params)}.items():
             out[full_name(model.aperture.name, k)] = val
     # continuum luminosities: lambda L_lambda = 4 pi dL^2 * lambda_obs * f_lambda,obs (erg/s)
     four_pi_dl2 = settings["four_pi_dl2"]
