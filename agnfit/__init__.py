@@ -5,9 +5,18 @@ synthetic magnitudes integrate steep filter edges, where float32 loses the
 precision that the optimiser and sampler need (dsps also enables it).
 """
 
+import os as _os
+
 import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
+# Persistent compilation cache: a new process reuses the compiled fit of a model
+# structure. Location: $JAX_COMPILATION_CACHE_DIR, else $AGNFIT_CACHE_DIR/jax, else ~/.cache/agnfit/jax.
+if not _jax.config.jax_compilation_cache_dir:
+    _jax.config.update(
+        "jax_compilation_cache_dir",
+        _os.path.join(_os.path.expanduser(_os.environ.get("AGNFIT_CACHE_DIR", "~/.cache/agnfit")), "jax"),
+    )
 
 from .errors import (  # noqa: E402
     AgnfitError,

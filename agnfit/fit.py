@@ -11,7 +11,9 @@ import hashlib
 import logging
 from importlib import metadata
 
+import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from .build import build_model, build_photometry
@@ -69,11 +71,21 @@ def _thin(samples: dict, n_max: int) -> dict:
     return {k: v[idx] for k, v in flat.items()}
 
 
+@eqx.filter_jit
+def _component_fluxes(model, params: dict, data):
+    return model.component_fluxes(data.wave, params, data.ctx)
+
+
+@eqx.filter_jit
+def _synthetic_mags(model, params: dict, data):
+    return model.synthetic_mags(params, data)
+
+
 def model_spectra(model, params: dict, prep) -> dict:
     """Data and model arrays (flux units of the input, dereddened) on the fitted pixels."""
     d, n = prep.data, prep.n_pix
     scale = float(d.flux_scale) / prep.flux_unit
-    comps = model.component_fluxes(d.wave, {k: np.asarray(v) for k, v in params.items()}, d.ctx)
+    comps = _component_fluxes(model, {k: jnp.asarray(v) for k, v in params.items()}, d)
     out = {
         "wave_rest": np.asarray(d.wave[:n]),
         "wave": np.asarray(d.wave[:n]) * (1.0 + float(d.z)),
@@ -92,8 +104,8 @@ def photometry_arrays(model, params: dict, prep, phot: Photometry | None) -> dic
     if model.photsys is None:
         return {}
     d = prep.data
-    p = {k: np.asarray(v) for k, v in params.items()}
-    mags = np.asarray(model.synthetic_mags(p, d))
+    p = {k: jnp.asarray(v) for k, v in params.items()}
+    mags = np.asarray(_synthetic_mags(model, p, d))
     return {
         "bands": list(prep.bands),
         "kept": np.asarray(d.phot_mask) > 0,

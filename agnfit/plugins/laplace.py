@@ -21,11 +21,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
-from numpyro.infer.util import constrain_fn, potential_energy
+from numpyro.infer.util import potential_energy
 
 from ..core.inference import AbstractInference, Posterior
 from ..errors import ConfigError
-from .map import MAP, start_point
+from .map import MAP, constrain, start_point
 
 
 @eqx.filter_jit
@@ -41,7 +41,7 @@ def draw_constrained(model, data, u: dict, scale, key, num_samples: int) -> dict
     x, unravel = ravel_pytree(u)
     z = jax.random.normal(key, (num_samples, x.size), dtype=x.dtype)
     xs = x + z @ scale.T
-    return jax.vmap(lambda y: constrain_fn(model, (data,), {}, unravel(y)))(xs)
+    return jax.vmap(lambda y: constrain(model, data, unravel(y)))(xs)
 
 
 def covariance_factor(hess: np.ndarray, eig_floor: float) -> tuple[np.ndarray, dict]:

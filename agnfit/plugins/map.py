@@ -39,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
-from numpyro.infer.util import constrain_fn, potential_energy, unconstrain_fn
+from numpyro.infer.util import potential_energy
 
 from ..core.inference import AbstractInference, Posterior
 from ..errors import ConfigError
@@ -62,13 +62,21 @@ ERR_OPTIMIZER = "unknown optimizer {!r}; use one of " + repr(OPTIMIZERS)
 
 
 def unconstrain(model, data, params: dict) -> dict:
-    """Constrained parameter values (full names) -> the sampler's unconstrained space."""
-    return unconstrain_fn(model, (data,), {}, params)
+    """Constrained parameter values (full names) -> the sampler's unconstrained space.
+
+    The same bijections numpyro uses (``biject_to(prior.support)``), applied per
+    site without evaluating the model.
+    """
+    from .fisher import transforms
+
+    return {k: t.inv(jnp.asarray(params[k], dtype=float)) for k, t in transforms(model).items()}
 
 
 def constrain(model, data, u: dict) -> dict:
     """Unconstrained values -> constrained parameter values (full names)."""
-    return constrain_fn(model, (data,), {}, u)
+    from .fisher import transforms
+
+    return {k: t(jnp.asarray(u[k])) for k, t in transforms(model).items()}
 
 
 def loss_fn(model, data):

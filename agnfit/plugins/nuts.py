@@ -27,11 +27,11 @@ import numpy as np
 from jax.scipy.special import ndtri
 from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 from numpyro.infer.hmc import hmc
-from numpyro.infer.util import constrain_fn, potential_energy
+from numpyro.infer.util import potential_energy
 
 from ..core.inference import RHAT_MAX, AbstractInference, Posterior
 from ..errors import ConfigError
-from .map import MAP, start_point, unconstrain
+from .map import MAP, constrain, start_point, unconstrain
 
 CHAIN_METHODS = ("vectorized", "sequential")
 
@@ -88,7 +88,7 @@ def sample_chains(model, data, u0: dict, keys, settings: SamplerSettings) -> Cha
             return s, (s.z, s.diverging, s.num_steps, s.accept_prob)
 
         last, (z, div, nsteps, acc) = jax.lax.scan(draw, state, None, length=settings.num_samples)
-        const = jax.vmap(lambda zi: constrain_fn(model, (data,), {}, zi))(z)
+        const = jax.vmap(lambda zi: constrain(model, data, zi))(z)
         return ChainOutput(const, div, nsteps, acc, last.adapt_state.step_size)
 
     if settings.chain_method == "vectorized":
