@@ -48,15 +48,18 @@ PATIENCE = 10
 OPTIMIZERS = ("lm", "lbfgs", "adam", "newton")
 
 #: termination codes of :func:`optimize`
-CONVERGED, MAX_STEPS, NON_FINITE = 0, 1, 2
+CONVERGED, MAX_STEPS, NON_FINITE, STALLED = 0, 1, 2, 3
 REASONS = {
     CONVERGED: f"relative loss change below tol for {PATIENCE} consecutive steps",
     MAX_STEPS: "hit max_steps",
     NON_FINITE: "non-finite loss or gradient; stopped at the last finite point",
+    STALLED: "damping at its maximum: no step decreases the loss (saddle or indefinite curvature)",
 }
 
 #: Levenberg-Marquardt damping: start value, factors on rejection / acceptance, bounds
 LM_START, LM_GROW, LM_SHRINK, LM_MIN, LM_MAX = 1e-3, 4.0, 3.0, 1e-12, 1e12
+#: largest |gradient| (unconstrained space) accepted as an optimum when damping is at its maximum
+STALL_GRAD = 1e-2
 
 ERR_OPTIMIZER = "unknown optimizer {!r}; use one of " + repr(OPTIMIZERS)
 
@@ -117,6 +120,22 @@ def _first_order(optimizer: str, lr: float, f):
     return opt.init, step
 
 
+def _damped_step(f, x, val, g, h, lam, scale):
+    """One Levenberg-Marquardt step: solve (h + lam diag(scale)) delta = -g, keep it if the loss drops.
+
+    Returns (val, g, x_new, lam_new, counts): lambda shrinks on acceptance and
+    grows on rejection; a rejected step does not count towards convergence
+    unless lambda is at its maximum.
+    """
+    delta = jnp.linalg.solve(h + jnp.diag(lam * scale), -g)
+    x_try = x + delta
+    f_try = f(x_try)
+    accept = jnp.isfinite(f_try) & (f_try < val) & jnp.all(jnp.isfinite(delta))
+    x_new = jnp.where(accept, x_try, x)
+    lam = jnp.clip(jnp.where(accept, lam / LM_SHRINK, lam * LM_GROW), LM_MIN, LM_MAX)
+    return val, g, x_new, lam, accept | (lam >= LM_MAX)
+
+
 def _newton(f):
     """(init, step) for the Levenberg-Marquardt-damped Newton iteration; the state is lambda."""
     vg = jax.value_and_grad(f)
@@ -126,14 +145,7 @@ def _newton(f):
         val, g = vg(x)
         h = hess(x)
         h = 0.5 * (h + h.T)
-        damp = lam * (jnp.abs(jnp.diag(h)) + 1.0)
-        delta = jnp.linalg.solve(h + jnp.diag(damp), -g)
-        x_try = x + delta
-        f_try = f(x_try)
-        accept = jnp.isfinite(f_try) & (f_try < val) & jnp.all(jnp.isfinite(delta))
-        x_new = jnp.where(accept, x_try, x)
-        lam = jnp.clip(jnp.where(accept, lam / LM_SHRINK, lam * LM_GROW), LM_MIN, LM_MAX)
-        return val, g, x_new, lam, accept | (lam >= LM_MAX)
+        return _damped_step(f, x, val, g, h, lam, jnp.abs(jnp.diag(h)) + 1.0)
 
     return (lambda x: jnp.asarray(LM_START, dtype=x.dtype)), step
 
@@ -147,14 +159,7 @@ def _fisher_lm(f, model, data, unravel, names):
     def step(x, lam):
         val, g = vg(x)
         h = fisher_matrix(model, data, unravel(x), names, unravel(g))
-        damp = lam * (jnp.diag(h) + 1e-6 * (1.0 + jnp.max(jnp.diag(h))))
-        delta = jnp.linalg.solve(h + jnp.diag(damp), -g)
-        x_try = x + delta
-        f_try = f(x_try)
-        accept = jnp.isfinite(f_try) & (f_try < val) & jnp.all(jnp.isfinite(delta))
-        x_new = jnp.where(accept, x_try, x)
-        lam = jnp.clip(jnp.where(accept, lam / LM_SHRINK, lam * LM_GROW), LM_MIN, LM_MAX)
-        return val, g, x_new, lam, accept | (lam >= LM_MAX)
+        return _damped_step(f, x, val, g, h, lam, jnp.diag(h) + 1e-6 * (1.0 + jnp.max(jnp.diag(h))))
 
     return (lambda x: jnp.asarray(LM_START, dtype=x.dtype)), step
 
@@ -205,8 +210,14 @@ def optimize(model, data, u0: dict, optimizer: str, lr: float, max_steps: int, t
     inf = jnp.asarray(jnp.inf, dtype=x0.dtype)
     zero = jnp.asarray(0)
     carry = (x0, init_fn(x0), inf, zero, zero, jnp.asarray(True), x0, inf, inf)
-    x, _, _, n, calm, finite, x_good, f_good, g_good = jax.lax.while_loop(cond, body, carry)
+    carry_end = jax.lax.while_loop(cond, body, carry)
+    x, _, _, n, calm, finite, x_good, f_good, g_good = carry_end
     status = jnp.where(~finite, NON_FINITE, jnp.where(calm >= PATIENCE, CONVERGED, MAX_STEPS))
+    if optimizer in ("lm", "newton"):
+        _, state_end, *_ = carry_end
+        # at the optimum round-off also rejects every step; only a large gradient means stuck
+        stuck = (state_end >= LM_MAX) & (g_good > STALL_GRAD)
+        status = jnp.where((status == CONVERGED) & stuck, STALLED, status)
     # the last iterate was produced but not evaluated by the loop: keep it if it is no worse
     f_last = f(x)
     use_last = jnp.isfinite(f_last) & (f_last <= f_good)
