@@ -13,6 +13,7 @@ from agnfit.plugins.broaden import C_KMS
 from agnfit.plugins.feii import FWHM_TO_SIGMA, FeIIPriors, feii, feii_from_arrays
 from agnfit.registry import Registry, get_registry, hookimpl
 from agnfit.registry.manager import make_plugin_manager
+from profile_measures import fwhm_kms
 
 TEMPLATES = ("vw01_uv", "bg92_optical", "veron04_optical", "park22_optical", "pyqsofit_fe_uv", "pyqsofit_fe_optical")
 CTX = EvalContext.constant(0.0)
@@ -33,14 +34,7 @@ def _log_wave(lo, hi, step_kms=5.0):
 
 def _fwhm_kms(wave, flux, center):
     """FWHM (km/s) of a single-peaked profile around ``center`` (A)."""
-    v = C_KMS * np.log(np.asarray(wave) / center)
-    f = np.asarray(flux)
-    half = 0.5 * f.max()
-    above = np.flatnonzero(f >= half)
-    i, j = above[0], above[-1]
-    left = np.interp(half, [f[i - 1], f[i]], [v[i - 1], v[i]])
-    right = np.interp(half, [f[j + 1], f[j]], [v[j + 1], v[j]])
-    return right - left
+    return fwhm_kms(C_KMS * np.log(np.asarray(wave) / center), flux)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from agnfit.plugins import profiles as prof
 from agnfit.plugins.lines import C_KMS, broad_lines, narrow_lines
 from agnfit.plugins.linelist import BROAD, CATALOGUE, NARROW
 from agnfit.registry import get_registry
+from profile_measures import fwhm_kms
 
 WAVE = jnp.asarray(np.geomspace(1000.0, 12000.0, 4000))
 CTX = EvalContext.constant(60.0)
@@ -26,17 +27,6 @@ def _fine_grid(center, half_kms=2.0e5, step_kms=2.0):
     """Rest wavelengths uniform in velocity around ``center`` (A), and their velocities (km/s)."""
     v = np.arange(-half_kms, half_kms + step_kms, step_kms)
     return center * np.exp(v / C_KMS), v
-
-
-def _fwhm_kms(v, f):
-    """FWHM (km/s) of a single-peaked profile ``f`` tabulated at velocities ``v``."""
-    f = np.asarray(f)
-    half = 0.5 * f.max()
-    above = np.flatnonzero(f >= half)
-    i, j = above[0], above[-1]
-    left = np.interp(half, [f[i - 1], f[i]], [v[i - 1], v[i]])
-    right = np.interp(half, [f[j + 1], f[j]], [v[j + 1], v[j]])
-    return right - left
 
 
 COMPONENTS = {
@@ -113,9 +103,9 @@ def test_instrumental_broadening_adds_in_quadrature(profile):
     observed = comp(jnp.asarray(wave), p, EvalContext.constant(sig))
     inst = prof.FWHM_PER_SIGMA * sig
     # per unit velocity (f_lambda * lambda) the profile is exactly Gaussian in v
-    assert _fwhm_kms(v, observed * wave) == pytest.approx(np.hypot(300.0, inst), rel=1e-4)
+    assert fwhm_kms(v, observed * wave) == pytest.approx(np.hypot(300.0, inst), rel=1e-4)
     intrinsic = comp.line_profile(jnp.asarray(wave), p, None, "OIII_5007", intrinsic=True)
-    assert _fwhm_kms(v, intrinsic * wave) == pytest.approx(300.0, rel=1e-4)
+    assert fwhm_kms(v, intrinsic * wave) == pytest.approx(300.0, rel=1e-4)
     same = comp.line_profile(jnp.asarray(wave), p, EvalContext.constant(sig), "OIII_5007", intrinsic=False)
     assert np.allclose(same, observed)
 
@@ -125,12 +115,12 @@ def test_lorentzian_width_and_voigt_approximation():
     p = {"MgII_flux": 20.0, "MgII_fwhm": 2000.0, "MgII_dv": 0.0}
     wave, v = _fine_grid(2798.75, half_kms=20000.0, step_kms=1.0)
     intrinsic = comp.line_profile(jnp.asarray(wave), p, None, "MgII")
-    assert _fwhm_kms(v, intrinsic * wave) == pytest.approx(2000.0, rel=1e-4)
+    assert fwhm_kms(v, intrinsic * wave) == pytest.approx(2000.0, rel=1e-4)
     # Voigt FWHM (Olivero & Longbothum 1977): 0.5346 fL + sqrt(0.2166 fL^2 + fG^2), good to 0.02%
     fg = prof.FWHM_PER_SIGMA * 400.0
     voigt = 0.5346 * 2000.0 + np.sqrt(0.2166 * 2000.0**2 + fg**2)
     observed = comp(jnp.asarray(wave), p, EvalContext.constant(400.0))
-    assert _fwhm_kms(v, observed * wave) == pytest.approx(voigt, rel=0.01)
+    assert fwhm_kms(v, observed * wave) == pytest.approx(voigt, rel=0.01)
 
 
 def test_multi_gaussian_components_are_ordered_by_width():
@@ -170,7 +160,7 @@ def test_narrow_lines_of_a_complex_share_width_and_shift():
         wave, v = _fine_grid(lam0, half_kms=3000.0, step_kms=0.5)
         f = np.asarray(comp.line_profile(jnp.asarray(wave), p, None, line)) * wave
         assert v[np.argmax(f)] == pytest.approx(-200.0, abs=1.0)
-        assert _fwhm_kms(v, f) == pytest.approx(500.0, rel=1e-4)
+        assert fwhm_kms(v, f) == pytest.approx(500.0, rel=1e-4)
 
 
 def test_restrict_drops_lines_out_of_range():
