@@ -36,7 +36,7 @@ def main():
     for npix in (1000, 2000, 4000, 8000):
         wave = jnp.asarray(np.geomspace(3800 / 1.1, 9200 / 1.1, npix))
         model = build_model(cfg, (float(wave[0]), float(wave[-1])))
-        ctx = EvalContext(wave, jnp.full(npix, 60.0), wave[0], wave[-1])
+        ctx = EvalContext(wave, jnp.full(npix, 60.0), wave[0], wave[-1], jnp.asarray(60.0))
         params = model.init_values()
         f = jax.jit(lambda p: model.fiber_flux(wave, p, ctx))
         t0 = time.perf_counter()

@@ -14,6 +14,7 @@ is 1 at f = 0).
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -55,7 +56,7 @@ class LogTemplates(eqx.Module):
         grid = log_grid(lo, hi, dv_kms)
         res = np.stack([np.interp(grid, wave, f, left=0.0, right=0.0) for f in flux])
         pad = int(np.ceil(6 * max_sigma_kms / dv_kms))
-        n_fft = int(2 ** np.ceil(np.log2(grid.size + 2 * pad)))
+        n_fft = fast_len(grid.size + 2 * pad)
         ft = np.fft.rfft(res, n=n_fft, axis=-1)
         return cls(jnp.asarray(np.log(grid)), jnp.asarray(ft), n_fft, float(dv_kms))
 
@@ -91,3 +92,97 @@ class LogTemplates(eqx.Module):
         """Broadened, shifted combination interpolated to rest wavelengths ``wave`` (A); zero outside."""
         f = self.broadened(weights, sigma_kms, dv_kms)
         return self.interp(jnp.log(wave), f)
+
+
+def fast_len(n: int) -> int:
+    """The smallest 5-smooth integer (2^a 3^b 5^c) >= n: a fast FFT length."""
+    best = 1 << (int(n) - 1).bit_length()
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+def gaussian_broaden(values: np.ndarray, sigmas_px: np.ndarray) -> np.ndarray:
+    """``values`` (n,) convolved with unit-area Gaussians of dispersions ``sigmas_px`` (pixels), shape (m, n).
+
+    Exact in Fourier space, with zero padding of 6 of the largest sigmas so
+    nothing wraps around; the integral is conserved.
+    """
+    n = values.size
+    n_fft = fast_len(n + int(np.ceil(6 * np.max(sigmas_px))) + 1)
+    freq = np.fft.rfftfreq(n_fft)
+    ft = np.fft.rfft(values, n=n_fft)
+    kern = np.exp(-2.0 * (np.pi * freq[None, :] * np.asarray(sigmas_px)[:, None]) ** 2)
+    return np.fft.irfft(ft[None, :] * kern, n=n_fft, axis=-1)[:, :n]
+
+
+class WidthLadder(eqx.Module):
+    """A template on a ln(lambda) grid, broadened in advance to a ladder of Gaussian widths.
+
+    Rows of ``table`` are the template (flux per unit ln lambda) convolved
+    with Gaussians whose dispersions are uniform in ln(sigma), from one step
+    below ``sigma_range[0]`` to one step above ``sigma_range[1]`` (km/s).
+    An evaluation interpolates a Catmull-Rom cubic in ln(sigma) between the
+    four nearest rows (continuous value and derivative in sigma) and linearly
+    in ln(lambda) at the requested wavelengths, which makes it cost a few
+    gathers per pixel whatever the width, instead of an FFT. A velocity
+    shift dv is a shift of the grid, ln(lambda) -> ln(lambda) - dv / c.
+    Widths outside ``sigma_range`` are clipped to it. The template is a
+    flux, so FFT round-off and interpolation overshoot below zero are
+    clipped at zero.
+
+    With the default ladder step of 0.1 in ln(sigma) the interpolation error
+    is a few 1e-5 of the peak (tested against the exact convolution).
+
+    Attributes:
+        table: (m, n) broadened templates.
+        lnwave0: ln of the first grid wavelength (A).
+        dln: grid step in ln(lambda).
+        ln_sigma0: ln of the first ladder dispersion (km/s).
+        dln_sigma: ladder step in ln(sigma).
+    """
+
+    table: jnp.ndarray
+    lnwave0: float = eqx.field(static=True)
+    dln: float = eqx.field(static=True)
+    ln_sigma0: float = eqx.field(static=True)
+    dln_sigma: float = eqx.field(static=True)
+
+    @classmethod
+    def build(cls, lnwave0: float, dln: float, values, sigma_range, dln_sigma: float = 0.1):
+        """Ladder for ``values`` (flux per unit ln lambda on the grid lnwave0 + dln * i), sigmas in km/s."""
+        lo, hi = np.log(sigma_range[0]), np.log(sigma_range[1])
+        steps = max(int(np.ceil((hi - lo) / dln_sigma)), 1)
+        step = (hi - lo) / steps if hi > lo else dln_sigma
+        ln_sigmas = lo + step * np.arange(-1, steps + 2)
+        table = np.maximum(gaussian_broaden(np.asarray(values, float), np.exp(ln_sigmas) / (C_KMS * dln)), 0.0)
+        return cls(jnp.asarray(table), float(lnwave0), float(dln), float(ln_sigmas[0]), float(step))
+
+    @property
+    def wave(self) -> np.ndarray:
+        """Grid wavelengths (A)."""
+        return np.exp(self.lnwave0 + self.dln * np.arange(self.table.shape[1]))
+
+    def __call__(self, lnw, sigma_kms, dv_kms=0.0):
+        """Template broadened to ``sigma_kms`` and shifted by ``dv_kms`` at ln-wavelengths ``lnw``; 0 off the grid."""
+        m, n = self.table.shape
+        u = jnp.clip((jnp.log(sigma_kms) - self.ln_sigma0) / self.dln_sigma, 1.0, m - 2.0)
+        j = jnp.clip(jnp.floor(u).astype(jnp.int32), 1, m - 3)
+        t = u - j
+        t2, t3 = t * t, t * t * t
+        wts = 0.5 * jnp.stack([-t3 + 2 * t2 - t, 3 * t3 - 5 * t2 + 2, -3 * t3 + 4 * t2 + t, t3 - t2])
+        rows = jax.lax.dynamic_slice_in_dim(self.table, j - 1, 4, axis=0)
+        x = (lnw - dv_kms / C_KMS - self.lnwave0) / self.dln
+        i0 = jnp.clip(jnp.floor(x).astype(jnp.int32), 0, n - 2)
+        f = x - i0
+        row = jnp.maximum(wts @ rows, 0.0)  # (n,) template at this sigma
+        val = row[i0] * (1.0 - f) + row[i0 + 1] * f
+        return jnp.where((x >= 0.0) & (x <= n - 1), val, 0.0)

@@ -93,6 +93,7 @@ class Layout(NamedTuple):
     h3: np.ndarray        # (s,) index of h3 (0 when unused)
     h4: np.ndarray        # (s,) index of h4 (0 when unused)
     lorentz: np.ndarray   # (s,) bool, Lorentzian slot
+    hermite: np.ndarray   # (s,) bool, Gauss-Hermite slot
 
 
 @functools.lru_cache(maxsize=512)
@@ -147,6 +148,7 @@ def build_layout(kind: str, lines: tuple, n_gauss: int, tie_balmer: bool) -> Lay
         h3=np.array([index[sh[0]] if sh else zero for sh in col["shape"]], dtype=int),
         h4=np.array([index[sh[1]] if sh else zero for sh in col["shape"]], dtype=int),
         lorentz=np.array(col["lorentz"], dtype=bool),
+        hermite=np.array([bool(sh) for sh in col["shape"]], dtype=bool),
     )
 
 
@@ -269,15 +271,20 @@ class EmissionLines(AbstractComponent):
         shape = jnp.shape(wave)
         w = jnp.reshape(jnp.asarray(wave), -1).astype(jnp.result_type(float))
         total = jnp.zeros_like(w)
-        for lorentz in (False, True):  # one vectorised block per profile family
-            idx = np.flatnonzero(slots & (lay.lorentz == lorentz))
+        lnw = jnp.log(jnp.maximum(w, 1e-30))  # once per pixel, not per (line, pixel)
+        families = {"gaussian": slots & ~lay.lorentz & ~lay.hermite, "gauss_hermite": slots & lay.hermite,
+                    "lorentzian": slots & lay.lorentz}
+        for family, sel in families.items():  # one vectorised block per profile family
+            idx = np.flatnonzero(sel)
             if idx.size == 0:
                 continue
             lam0 = lay.wave[idx]
             sig_inst = jnp.zeros(idx.size) if intrinsic else ctx.sigma_inst_kms(jnp.asarray(lam0))
-            x = C_KMS * jnp.log(jnp.maximum(w[None, :], 1e-30) / lam0[:, None]) - v.dv[idx, None]
-            if lorentz:
+            x = C_KMS * (lnw[None, :] - np.log(lam0)[:, None]) - v.dv[idx, None]
+            if family == "lorentzian":
                 dens = prof.pseudo_voigt(x, v.fwhm[idx, None], sig_inst[:, None])
+            elif family == "gaussian":
+                dens = prof.gaussian(x, v.fwhm[idx, None] / prof.FWHM_PER_SIGMA, sig_inst[:, None])
             else:
                 sigma = v.fwhm[idx, None] / prof.FWHM_PER_SIGMA
                 dens = prof.gauss_hermite(x, sigma, sig_inst[:, None], v.h3[idx, None], v.h4[idx, None])

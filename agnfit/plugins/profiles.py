@@ -79,8 +79,13 @@ def gauss_hermite(x, sigma, sigma_inst, h3, h4):
 
 
 def gaussian(x, sigma, sigma_inst):
-    """Gaussian density (per km/s) of dispersion sqrt(sigma^2 + sigma_inst^2)."""
-    return gauss_hermite(x, sigma, sigma_inst, 0.0, 0.0)
+    """Gaussian density (per km/s) of dispersion sqrt(sigma^2 + sigma_inst^2).
+
+    Equal to ``gauss_hermite`` with h3 = h4 = 0, without the Hermite series.
+    """
+    so = jnp.sqrt(sigma**2 + sigma_inst**2)
+    z = x / so
+    return jnp.exp(-0.5 * z * z) / (_SQRT2PI * so)
 
 
 def pseudo_voigt(x, fwhm, sigma_inst):
