@@ -14,15 +14,18 @@ medians (the model's starting point).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Real
 
 from .build import build_model, build_photometry
 from .config import load_config
+from .core.checks import checked
 from .core.component import EvalContext
-from .core.data import C_KMS, FitData, Photometry, Spectrum
-from .errors import InputError
+from .core.data import C_KMS, Z_MAX, FitData, Photometry, Spectrum, finite_number
+from .errors import InputError, InputTypeError
 from .plugins.dust import redden
 
 
@@ -55,11 +58,43 @@ class Observation:
     seed: int = 0
     name: str = "simulated"
 
+    def __post_init__(self):
+        if self.wave is not None:
+            self.wave = np.asarray(self.wave)
+            _check_grid(self.wave)
+            self.wave = self.wave.astype(float)
+            if self.wave.size < 10 or not np.all(np.isfinite(self.wave) & (self.wave > 0)) or np.any(np.diff(self.wave) <= 0):
+                raise InputError("Observation.wave must hold >= 10 finite, positive, increasing wavelengths (A)")
+        for key, lo, hi in (("z", 0.0, Z_MAX), ("snr", 0.0, np.inf), ("lsf_sigma_kms", 0.0, np.inf),
+                            ("mask_fraction", 0.0, 1.0), ("ebv", 0.0, 10.0), ("mag_err", 0.0, np.inf),
+                            ("flux_unit", 0.0, np.inf)):
+            setattr(self, key, finite_number(f"Observation.{key}", getattr(self, key), lo, hi))
+        if self.snr <= 0 or self.flux_unit <= 0 or self.mask_fraction >= 1:
+            raise InputError("Observation: snr and flux_unit must be positive and mask_fraction below 1")
+
     def grid(self) -> np.ndarray:
+        """The observed wavelength grid (A): ``wave``, or the default SDSS-like grid."""
         if self.wave is not None:
             return np.asarray(self.wave, float)
         dln = 69.0 / C_KMS
         return 3800.0 * np.exp(dln * np.arange(int(np.log(9200 / 3800) / dln)))
+
+
+@checked(where="Observation", hint="wave must be a 1-D array of observed wavelengths (A)")
+def _check_grid(wave: Real[np.ndarray, " n"]) -> None:
+    """The dtype and shape contract of :attr:`Observation.wave`."""
+
+
+def _param_values(params: Mapping) -> dict:
+    """``params`` as 0-d float arrays; a value that is not one real number raises InputTypeError."""
+    out = {}
+    for k, v in params.items():
+        a = np.asarray(v)
+        if a.shape != () or a.dtype.kind not in "iuf":
+            raise InputTypeError(f"simulate: params[{k!r}] is {a.dtype}{list(a.shape)}, expected one real number "
+                                 "(in the parameter's units; amplitudes in flux_unit)")
+        out[k] = a.astype(float)
+    return out
 
 
 def true_model(config, obs: Observation, with_photometry: bool = False):
@@ -68,13 +103,20 @@ def true_model(config, obs: Observation, with_photometry: bool = False):
     return cfg, build_model(cfg, (float(rest[0]), float(rest[-1])), with_photometry=with_photometry, name=obs.name)
 
 
-def simulate(config, params: dict, obs: Observation | None = None):
+@checked(hint="params must map full parameter names to numbers, obs be an agnfit.Observation or None")
+def simulate(config, params: Mapping, obs: Observation | None = None):
     """(Spectrum, Photometry or None) simulated from ``params`` (full names).
 
     Photometry is simulated when the config lists bands; the aperture model's
     parameters (e.g. ``psf.eta``, ``psf.delta_m``) must then be in ``params``.
+
+    Raises:
+        InputTypeError: ``params`` is not a mapping of names to single real
+            numbers, or ``obs`` is not an Observation.
+        InputError: a parameter name the model does not have.
     """
     obs = obs or Observation()
+    params = _param_values(params)
     cfg = load_config(config)
     bands = tuple(cfg.photometry["bands"])
     cfg, model = true_model(cfg, obs, with_photometry=bool(bands))
@@ -82,11 +124,11 @@ def simulate(config, params: dict, obs: Observation | None = None):
     unknown = sorted(set(params) - set(full))
     if unknown:
         raise InputError(f"simulate: unknown parameter(s) {unknown}; the model has {sorted(full)}")
-    full.update({k: np.asarray(v, float) for k, v in params.items()})
+    full.update(params)
     wave = obs.grid()
     rest = wave / (1 + obs.z)
     ctx = EvalContext(jnp.asarray(rest), jnp.full(rest.size, float(obs.lsf_sigma_kms)),
-                      jnp.asarray(rest[0]), jnp.asarray(rest[-1]))
+                      jnp.asarray(rest[0]), jnp.asarray(rest[-1]), jnp.asarray(float(obs.lsf_sigma_kms)))
     flux = np.asarray(model.fiber_flux(jnp.asarray(rest), full, ctx))
     rng = np.random.default_rng(obs.seed)
     med = np.median(np.abs(flux))

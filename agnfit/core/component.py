@@ -49,12 +49,15 @@ class EvalContext(NamedTuple):
             function is tabulated, shape (m,).
         lsf_sigma_kms: instrumental Gaussian sigma in km/s at ``lsf_wave``.
         wave_min, wave_max: rest-frame range of the fitted spectrum (A), scalars.
+        median_sigma: median instrumental sigma (km/s) over the spectrum's pixels,
+            a scalar; None: the median of ``lsf_sigma_kms`` (computed at each use).
     """
 
     lsf_wave: Float[Array, " m"]
     lsf_sigma_kms: Float[Array, " m"]
     wave_min: Float[Array, ""]
     wave_max: Float[Array, ""]
+    median_sigma: Float[Array, ""] | None = None
 
     def sigma_inst_kms(self, wave):
         """Instrumental sigma (km/s) at rest wavelength(s) ``wave``."""
@@ -63,6 +66,8 @@ class EvalContext(NamedTuple):
     @property
     def median_sigma_kms(self):
         """Median instrumental sigma (km/s): the resolution templates are matched to."""
+        if self.median_sigma is not None:
+            return self.median_sigma
         return jnp.median(self.lsf_sigma_kms)
 
     @classmethod
