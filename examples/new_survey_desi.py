@@ -80,7 +80,7 @@ frac_jitter = false                # simulated errors are exact; switch the jitt
 add_jitter = false
 
 [priors]
-# DESI fluxes are calibrated to the total flux of a point source, so the gray
+# DESI spectra are corrected for the fiber losses of a point source, so the gray
 # fiber-to-PSF offset is small; with three bands and three etas it must be constrained.
 "psf.delta_m" = { dist = "Normal", loc = 0.0, scale = 0.03 }
 """
