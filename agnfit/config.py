@@ -86,6 +86,12 @@ class Config:
 
     @classmethod
     def from_dict(cls, raw: dict, validate_plugins: bool = True) -> "Config":
+        """Validate ``raw`` (the TOML structure as a dict) and fill in the section defaults.
+
+        Args:
+            raw: the configuration; unknown sections and keys are a ConfigError.
+            validate_plugins: also check that every named plugin exists and accepts its options.
+        """
         if not isinstance(raw, dict):
             raise ConfigError(f"a config must be a table/dict, got {type(raw).__name__}")
         _reject_unknown(raw, SECTIONS, "the config")
@@ -150,6 +156,7 @@ class Config:
             check_options(factory, {k: v for k, v in stage.items() if k != "type"}, f"[[inference]] stage {i}")
 
     def to_dict(self) -> dict:
+        """The configuration as a plain dict (None values left out), as written to TOML and result files."""
         out = {
             "data": self.data,
             "components": self.components,
@@ -164,9 +171,11 @@ class Config:
         return _drop_none(copy.deepcopy(out))
 
     def to_toml(self) -> str:
+        """The configuration as TOML text (loadable by :func:`load_config`)."""
         return tomli_w.dumps(self.to_dict())
 
     def replace(self, **changes) -> "Config":
+        """A copy with the given sections replaced (not validated again)."""
         return dataclasses.replace(self, **changes)
 
 
@@ -204,6 +213,7 @@ def load_config(source=None, validate_plugins: bool = True) -> Config:
 
 
 def save_config(cfg: Config, path) -> None:
+    """Write ``cfg`` as TOML to ``path``."""
     Path(path).write_text(cfg.to_toml())
 
 
@@ -215,4 +225,5 @@ def default_config_dict() -> dict:
 
 
 def default_config() -> Config:
+    """The default model (:data:`agnfit.defaults.DEFAULT_TOML`) as a validated :class:`Config`."""
     return Config.from_dict(default_config_dict())

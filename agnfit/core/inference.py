@@ -49,10 +49,12 @@ class Posterior:
 
     @property
     def names(self) -> list[str]:
+        """Full names of the parameters, in order."""
         return list(self.point)
 
     @property
     def n_samples(self) -> int:
+        """Total number of samples (chains x draws)."""
         first = next(iter(self.samples.values()))
         return int(np.prod(np.shape(first)[:2]))
 

@@ -31,11 +31,20 @@ def spectrum_variance(err, model_flux, frac_jitter=0.0, add_jitter=0.0):
 
 
 def spectrum_loglike(data, model_flux, frac_jitter=0.0, add_jitter=0.0):
+    """Log-likelihood of the spectrum ``data`` (``FitData``) given ``model_flux`` on its pixels.
+
+    ``model_flux`` is in model flux units, like ``data.flux``; ``frac_jitter`` is
+    dimensionless and ``add_jitter`` in model flux units. Masked pixels do not count.
+    """
     var = spectrum_variance(data.err, model_flux, frac_jitter, add_jitter)
     return gaussian_loglike(data.flux - model_flux, var, data.mask)
 
 
 def photometry_loglike(data, mags, extra=0.0):
+    """Log-likelihood of the kept PSF magnitudes of ``data`` given synthetic AB magnitudes ``mags``.
+
+    ``extra`` is the extra scatter (mag) added in quadrature to each band's error.
+    """
     var = data.phot_err**2 + extra**2
     resid = jnp.where(data.phot_mask > 0, data.phot_mag - mags, 0.0)
     return gaussian_loglike(resid, var, data.phot_mask)

@@ -40,6 +40,7 @@ class NoiseConfig(eqx.Module):
     phot_scale: float = 0.05
 
     def priors(self, with_photometry: bool) -> dict:
+        """Half-normal priors of the switched-on jitter terms, by local name (``phot_extra`` only with photometry)."""
         out = {}
         if self.frac_jitter:
             out["frac_jitter"] = dist.HalfNormal(self.frac_scale)
@@ -83,6 +84,7 @@ class Model(eqx.Module):
     # ---------------------------------------------------------------- parameters
     @property
     def has_photometry(self) -> bool:
+        """Whether the model predicts photometry (an aperture model and a photometric system are set)."""
         return self.photsys is not None
 
     def priors(self) -> dict:
@@ -154,6 +156,7 @@ class Model(eqx.Module):
         return f * data.flux_scale * 10.0 ** (-0.4 * data.ebv * self.ext_curve)
 
     def synthetic_mags(self, params: dict, data):
+        """Synthetic AB magnitudes of the aperture model in each band of ``photsys``."""
         return self.photsys.magnitudes(self.aperture_flux(params, data))
 
     def log_likelihood(self, params: dict, data) -> dict:
@@ -185,6 +188,7 @@ class Model(eqx.Module):
         return Model(keep, None, None, None, self.noise, ov)
 
     def line_windows(self) -> np.ndarray:
+        """Every component's line windows stacked, shape (k, 2), rest A."""
         wins = [c.line_windows() for c in self.components]
         wins = [w for w in wins if len(w)]
         return np.concatenate(wins) if wins else np.zeros((0, 2))
@@ -198,6 +202,7 @@ class Model(eqx.Module):
         return jnp.where(inside.any(axis=1), 0.0, 1.0)
 
     def component(self, name: str) -> AbstractComponent:
+        """The component whose instance name is ``name`` (KeyError listing the names otherwise)."""
         for c in self.components:
             if c.name == name:
                 return c

@@ -54,6 +54,7 @@ class FitResult:
 
     @property
     def converged(self) -> bool:
+        """Whether the inference converged without reported problems (``info["converged"]``)."""
         return bool(self.info.get("converged", False))
 
     def value(self, name: str, stat: str = "median") -> float:

@@ -31,7 +31,7 @@ def scaled_wave(wave, wave_min, wave_max):
 
 
 def legendre_basis(x, degree: int):
-    """Legendre polynomials L_0..L_degree at ``x``, shape (degree + 1, *x.shape).
+    """Legendre polynomials L_0..L_degree at ``x``, shape ``(degree + 1, *x.shape)``.
 
     Bonnet's recurrence (k + 1) L_{k+1} = (2k + 1) x L_k - k L_{k-1},
     unrolled over the (static) degree.
@@ -110,13 +110,25 @@ def _checked(name: str, degree, scale, min_degree: int) -> tuple[int, float]:
 
 
 def legendre_poly(name: str, degree: int = 3, scale: float = 0.1):
-    """Multiplicative Legendre calibration of ``degree`` >= 1, Normal(0, ``scale``) priors on c_1..c_degree."""
+    """Multiplicative Legendre calibration of ``degree`` >= 1, Normal(0, ``scale``) priors on c_1..c_degree.
+
+    Args:
+        name: instance name.
+        degree: highest Legendre order (>= 1); the constant term is fixed at 1.
+        scale: sigma of the Normal(0, scale) prior on each coefficient (dimensionless).
+    """
     degree, scale = _checked(name, degree, scale, 1)
     return LegendreCalibration(name=name, degree=degree, scale=scale)
 
 
 def additive_poly(name: str, degree: int = 1, scale: float = 0.1):
-    """Additive Legendre series of ``degree`` >= 0 (model flux units), Normal(0, ``scale``) priors on c_0..c_degree."""
+    """Additive Legendre series of ``degree`` >= 0 (model flux units), Normal(0, ``scale``) priors on c_0..c_degree.
+
+    Args:
+        name: instance name.
+        degree: highest Legendre order (>= 0).
+        scale: sigma of the Normal(0, scale) prior on each coefficient (model flux units).
+    """
     degree, scale = _checked(name, degree, scale, 0)
     return AdditivePolynomial(name=name, degree=degree, scale=scale)
 

@@ -70,12 +70,25 @@ class BrokenPowerLaw(AbstractComponent):
 
 
 def power_law(name: str, wave0: float = 3000.0, alpha_loc: float = -1.5, alpha_scale: float = 1.0):
-    """Power-law continuum normalised at ``wave0`` (A), Normal(alpha_loc, alpha_scale) prior on the slope."""
+    """Power-law continuum normalised at ``wave0`` (A), Normal(alpha_loc, alpha_scale) prior on the slope.
+
+    Args:
+        name: instance name.
+        wave0: rest wavelength (A) where ``norm`` is the flux density (model flux units).
+        alpha_loc: mean of the Normal prior on the slope alpha of f_lambda.
+        alpha_scale: sigma of the Normal prior on alpha.
+    """
     return PowerLaw(name=name, wave0=float(wave0), alpha_prior=(float(alpha_loc), float(alpha_scale)))
 
 
 def broken_power_law(name: str, wave_break: float = 4661.0, break_free: bool = False):
-    """Broken power law with its break at ``wave_break`` (A), optionally a free parameter."""
+    """Broken power law with its break at ``wave_break`` (A), optionally a free parameter.
+
+    Args:
+        name: instance name.
+        wave_break: rest wavelength (A) of the break, where ``norm`` is the flux density (model flux units).
+        break_free: fit the break wavelength with a Uniform(0.7, 1.3) x ``wave_break`` prior.
+    """
     return BrokenPowerLaw(name=name, wave_break=float(wave_break), break_free=bool(break_free))
 
 

@@ -95,7 +95,12 @@ class SpecliteSystem(AbstractPhotometricSystem):
 
 
 def speclite_system(bands, n_grid: int = N_GRID) -> SpecliteSystem:
-    """Photometric system over registered filters ``bands``."""
+    """Photometric system over registered filters ``bands``.
+
+    Args:
+        bands: registered filter names (speclite ``group-band``, e.g. ``sdss2010-r``).
+        n_grid: points of each band's uniform observed-frame integration grid.
+    """
     bands = tuple(bands)
     from ..registry import get_registry
 

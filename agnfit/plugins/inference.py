@@ -21,7 +21,11 @@ def map_backend(
     staged: bool = True,
     continuum_steps: int = 500,
 ):
-    """Maximum a posteriori point: ``lbfgs`` / ``adam`` (optax) or damped ``newton``, staged continuum -> full model."""
+    """Maximum a posteriori point: Levenberg-Marquardt ``lm`` (default), ``lbfgs`` / ``adam`` (optax) or damped ``newton``.
+
+    Staged: the continuum and calibration groups first with the line windows
+    masked, then the full model (see :class:`~agnfit.plugins.map.MAP` for the options).
+    """
     return MAP(str(optimizer), float(learning_rate), int(max_steps), float(tol), bool(staged), int(continuum_steps))
 
 
