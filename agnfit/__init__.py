@@ -33,6 +33,7 @@ from .core.data import Photometry, Spectrum  # noqa: E402
 from .core.result import FitResult  # noqa: E402
 from .io import read_spectrum  # noqa: E402
 from .fit import fit  # noqa: E402
+from .batchfit import fit_batch  # noqa: E402
 from .simulate import Observation, simulate  # noqa: E402
 from .qsofit import QSOFit, build_default_prior_config  # noqa: E402
 
@@ -56,6 +57,7 @@ __all__ = [
     "FitResult",
     "read_spectrum",
     "fit",
+    "fit_batch",
     "Observation",
     "simulate",
     "QSOFit",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from importlib import metadata
+from typing import NamedTuple
 
 import equinox as eqx
 import jax
@@ -18,6 +19,7 @@ import numpy as np
 
 from .build import build_model, build_photometry
 from .config import Config, load_config
+from .core.checks import checked
 from .core.data import Photometry, Spectrum
 from .core.derived import add_black_hole_masses, compute_derived_samples, derived_settings, summarize
 from .core.result import SCHEMA_VERSION, FitResult
@@ -87,11 +89,11 @@ def model_spectra(model, params: dict, prep) -> dict:
     scale = float(d.flux_scale) / prep.flux_unit
     comps = _component_fluxes(model, {k: jnp.asarray(v) for k, v in params.items()}, d)
     out = {
-        "wave_rest": np.asarray(d.wave[:n]),
-        "wave": np.asarray(d.wave[:n]) * (1.0 + float(d.z)),
-        "flux": np.asarray(d.flux[:n]) * scale,
-        "err": np.asarray(d.err[:n]) * scale,
-        "mask": np.asarray(d.mask[:n]) > 0,
+        "wave_rest": np.asarray(d.wave)[:n],
+        "wave": np.asarray(d.wave)[:n] * (1.0 + float(d.z)),
+        "flux": np.asarray(d.flux)[:n] * scale,
+        "err": np.asarray(d.err)[:n] * scale,
+        "mask": np.asarray(d.mask)[:n] > 0,
         "model": np.asarray(model.combine(comps))[:n] * scale,
     }
     for c in model.components:
@@ -116,6 +118,7 @@ def photometry_arrays(model, params: dict, prep, phot: Photometry | None) -> dic
     }
 
 
+@checked(hint="Pass an agnfit.Spectrum (agnfit.read_spectrum reads files and arrays) and an agnfit.Photometry or None")
 def fit(spectrum: Spectrum, config=None, photometry: Photometry | None = None, key=None, backend=None) -> FitResult:
     """Fit one spectrum (and its photometry, if the config lists bands).
 
@@ -132,13 +135,34 @@ def fit(spectrum: Spectrum, config=None, photometry: Photometry | None = None, k
         raise InputError(f"fit() needs an agnfit.Spectrum, got {type(spectrum).__name__}; use agnfit.read_spectrum")
     cfg = load_config(config)
     key = jax.random.PRNGKey(0) if key is None else key
+    setup = setup_fit(spectrum, cfg, photometry)
+    post = resolve_backend(cfg, backend).run(setup.model, setup.prep.data, key, None)
+    return assemble_result(spectrum, setup, post)
+
+
+class FitSetup(NamedTuple):
+    """What a fit needs besides the inference: config, photometry, prepared data and model."""
+
+    cfg: Config
+    phot: Photometry | None
+    prep: object
+    model: object
+
+
+def setup_fit(spectrum: Spectrum, cfg: Config, photometry: Photometry | None = None) -> FitSetup:
+    """Prepare ``spectrum`` (and its photometry, if the config lists bands) and build its model."""
     bands = tuple(cfg.photometry["bands"])
     phot = photometry if photometry is not None else (spectrum.photometry if bands else None)
     photsys = build_photometry(cfg)[1] if bands else None
     prep = prepare(spectrum, cfg, phot, photsys)
     with_phot = bool(bands) and bool(np.asarray(prep.data.phot_mask).sum() > 0)
     model = build_model(cfg, prep.rest_range, with_photometry=with_phot, name=spectrum.name)
-    post = resolve_backend(cfg, backend).run(model, prep.data, key, None)
+    return FitSetup(cfg, phot, prep, model)
+
+
+def assemble_result(spectrum: Spectrum, setup: FitSetup, post) -> FitResult:
+    """Derived quantities, model spectra and bookkeeping of one fit, as a :class:`FitResult`."""
+    cfg, phot, prep, model = setup
     problems = post.check()
     settings = derived_settings(cfg, spectrum.z)
     thinned = _thin(post.samples, MAX_DERIVED_SAMPLES)

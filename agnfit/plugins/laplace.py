@@ -36,6 +36,12 @@ def potential_hessian(model, data, u: dict):
 
 
 @eqx.filter_jit
+def _hessian_batch(model, data, u: dict):
+    """:func:`potential_hessian` vmapped over the leading axis of ``data`` and ``u``."""
+    return jax.vmap(lambda d, v: potential_hessian(model, d, v))(data, u)
+
+
+@eqx.filter_jit
 def draw_constrained(model, data, u: dict, scale, key, num_samples: int) -> dict:
     """``num_samples`` draws of ``u + scale @ z`` (z standard normal), mapped to the constrained space."""
     x, unravel = ravel_pytree(u)
@@ -93,7 +99,23 @@ class Laplace(AbstractInference):
         if init is None or init.kind != "map" or init.unconstrained is None:
             mode = self.start.run(model, data, key, init)
         u = {k: jnp.asarray(v) for k, v in start_point(model, data, mode).items()}
-        hess = np.asarray(potential_hessian(model, data, u))
+        return self._from_mode(model, data, key, mode, np.asarray(potential_hessian(model, data, u)))
+
+    def run_batch(self, model, data, n: int, keys) -> list[Posterior]:
+        """``run`` for ``n`` spectra (``data`` batched on a leading axis): MAP and Hessians vmapped.
+
+        ``keys``: one PRNG key per spectrum. The Gaussian factors and draws are then formed per spectrum.
+        """
+        from .map import _member
+
+        modes = self.start.run_batch(model, data, n)
+        ub = {k: jnp.stack([jnp.asarray(m.unconstrained[k]) for m in modes]) for k in modes[0].unconstrained}
+        hess = np.asarray(_hessian_batch(model, data, ub))
+        return [self._from_mode(model, _member(data, i), keys[i], modes[i], hess[i]) for i in range(n)]
+
+    def _from_mode(self, model, data, key, mode: Posterior, hess: np.ndarray) -> Posterior:
+        """The Gaussian posterior given the MAP posterior ``mode`` and the Hessian there."""
+        u = {k: jnp.asarray(v) for k, v in start_point(model, data, mode).items()}
         diag = {"map": {"converged": mode.converged, "message": mode.message, **mode.diagnostics}}
         if not np.all(np.isfinite(hess)):
             return self._degenerate(mode, diag, "Hessian at the MAP point is not finite")

@@ -305,6 +305,35 @@ class MAP(AbstractInference):
             if stage:
                 info["continuum_stage"] = stage
         res = optimize(model, data, u0, *self._settings(self.max_steps))
+        return self._posterior(model, data, res, info)
+
+    def run_batch(self, model, data, n: int) -> list[Posterior]:
+        """``run`` for ``n`` spectra at once: ``data`` is a FitData whose arrays have a leading axis of ``n``.
+
+        The (continuum, then full) optimisation loops are vmapped over the
+        spectra, so a batch compiles once and runs as one program; the
+        iteration continues until the last member has stopped, and the
+        members that stopped earlier are left unchanged, so each result
+        equals its one-by-one fit to round-off.
+        """
+        u0 = start_point(model, None)
+        ub = {k: jnp.broadcast_to(jnp.asarray(v), (n,)) for k, v in u0.items()}
+        stages: list[dict] = [{} for _ in range(n)]
+        cont = model.select(("continuum", "calibration"))
+        if self.staged and cont.components and len(cont.components) < len(model.components):
+            cdata = data._replace(mask=data.mask * jax.vmap(model.continuum_mask)(data.wave))
+            names = cont.priors()
+            cres = _optimize_batch(cont, cdata, {k: ub[k] for k in names}, *self._settings(self.continuum_steps))
+            ub = {**ub, **cres.u}
+            for i in range(n):
+                ok, reason, _ = _message(_member(cres, i), self.continuum_steps)
+                r = _member(cres, i)
+                stages[i] = {"continuum_stage": {"loss": float(r.loss), "n_steps": int(r.n_steps), "converged": ok, "reason": reason}}
+        res = _optimize_batch(model, data, ub, *self._settings(self.max_steps))
+        return [self._posterior(model, _member(data, i), _member(res, i), stages[i]) for i in range(n)]
+
+    def _posterior(self, model, data, res: OptResult, info: dict) -> Posterior:
+        """The MAP Posterior of one optimisation result."""
         ok, reason, msg = _message(res, self.max_steps)
         u = {k: np.asarray(v) for k, v in res.u.items()}
         point = {k: np.asarray(v) for k, v in constrain(model, data, res.u).items()}
@@ -320,3 +349,14 @@ class MAP(AbstractInference):
         post = Posterior("map", point, samples, ok, msg, diag, u)
         post.check()
         return post
+
+
+def _member(tree, i: int):
+    """Member ``i`` of a batched pytree (leading axis)."""
+    return jax.tree_util.tree_map(lambda a: a[i], tree)
+
+
+@eqx.filter_jit
+def _optimize_batch(model, data, u0: dict, optimizer: str, lr, max_steps, tol) -> OptResult:
+    """:func:`optimize` vmapped over the leading axis of ``data`` and ``u0`` (``model`` shared)."""
+    return jax.vmap(lambda d, u: optimize(model, d, u, optimizer, lr, max_steps, tol))(data, u0)
