@@ -137,7 +137,7 @@ def fit_records(records: list[dict], out: str, config_toml: str) -> list[dict]:
     """
     from .config import load_config
     from .fit import data_hash, fit
-    from .io.results import save_result
+    from .io.results import result_filename, save_result
 
     cfg = load_config(config_toml)
     objdir = Path(out) / "objects"
@@ -149,7 +149,7 @@ def fit_records(records: list[dict], out: str, config_toml: str) -> list[dict]:
         try:
             spec = _read(rec)
             digest = data_hash(spec, spec.photometry if cfg.photometry["bands"] else None)
-            if _done(objdir / f"{name}.h5", digest, config_toml):
+            if _done(objdir / f"{result_filename(name)}.h5", digest, config_toml):
                 statuses.append({"name": name, "status": "skipped"})
                 continue
             res = fit(spec, cfg)

@@ -80,6 +80,8 @@ def test_cli_fit_writes_result_and_figures(tmp_path, config_file, capsys):
 
 def test_batch_isolates_failures_and_resumes(tmp_path, config_file):
     write_spectra(tmp_path / "in", 5)
+    # a name with characters outside [A-Za-z0-9._+-] is stored under a safe file name and still resumed
+    (tmp_path / "in" / "obj004.fits").rename(tmp_path / "in" / "obj 004#b.fits")
     (tmp_path / "in" / "broken.fits").write_bytes(b"this is not a FITS file")
     opts = BatchOptions(out=tmp_path / "out", config=str(config_file), batch_size=2, progress=False)
     s1 = run_batch(tmp_path / "in", opts)
