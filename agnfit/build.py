@@ -85,7 +85,16 @@ def build_model(config: Config, rest_range: tuple[float, float], with_photometry
     key = (config.to_toml(), tuple(repr(c) for c in kept), with_photometry)
     if key in _CACHE:
         return _CACHE[key]
-    overrides = {k: v for k, v in config.priors.items() if k.split(".", 1)[0] not in set(dropped)}
+    skip = set(dropped)
+    photometry_only = set()
+    if not with_photometry and config.photometry["bands"]:
+        # the photometric parameters do not exist when no band is left to fit
+        skip.add(build_photometry(config)[0].name)
+        photometry_only = {"noise.phot_extra"}
+    overrides = {k: v for k, v in config.priors.items() if k.split(".", 1)[0] not in skip and k not in photometry_only}
+    if len(overrides) < len(config.priors):
+        log.info("prior overrides not used by this model (dropped components / no photometry): %s",
+                 sorted(set(config.priors) - set(overrides)))
     lk = config.likelihood
     noise = NoiseConfig(bool(lk["frac_jitter"]), bool(lk["add_jitter"]), bool(config.photometry["extra_scatter"]))
     aperture, photsys, curve = build_photometry(config) if with_photometry else (None, None, None)

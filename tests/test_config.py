@@ -85,3 +85,21 @@ def test_prior_override_takes_effect():
 
 def test_config_is_a_dataclass():
     assert isinstance(agnfit.default_config(), Config)
+
+
+def test_photometry_prior_override_is_unused_without_photometry(data_dir):
+    """A spectrum with no usable band fits with a config that sets priors on photometric parameters."""
+    from agnfit import Observation, fit, simulate
+
+    cfg = agnfit.load_config({
+        "data": {"deredden": False, "wave_range": [4200.0, 5600.0]},
+        "components": {"pl": {"type": "power_law", "wave0": 5100.0}},
+        "photometry": {"bands": ["sdss2010-g", "sdss2010-r"]},
+        "priors": {"psf.delta_m": {"dist": "Normal", "loc": 0.0, "scale": 0.1},
+                   "noise.phot_extra": {"dist": "HalfNormal", "scale": 0.05}},
+    })
+    plain = agnfit.load_config({k: v for k, v in cfg.to_dict().items() if k not in ("photometry", "priors")})
+    spec, _ = simulate(plain, {"pl.norm": 5.0, "pl.alpha": -1.5}, Observation(z=0.1, snr=30))
+    res = fit(spec, cfg, photometry=None)
+    assert res.info["converged"] and "psf.delta_m" not in res.point
+    assert abs(res.point["pl.alpha"] + 1.5) < 0.1
