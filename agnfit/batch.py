@@ -53,6 +53,7 @@ class BatchOptions:
 
 @dataclasses.dataclass
 class BatchSummary:
+    """Counts and wall time (s) of one batch run."""
     n_total: int
     n_done: int
     n_skipped: int
@@ -61,6 +62,7 @@ class BatchSummary:
     catalogue: list
 
     def describe(self) -> str:
+        """One line: counts, throughput (objects/s) and where the catalogue is."""
         rate = self.n_done / self.seconds if self.seconds > 0 else float("nan")
         return (f"{self.n_total} objects: {self.n_done} fitted, {self.n_skipped} already done, "
                 f"{self.n_failed} failed; {self.seconds:.1f} s ({rate:.2f} objects/s); catalogue: "
@@ -104,6 +106,7 @@ def _is_table_of_files(p: Path) -> bool:
 
 
 def object_name(rec: dict) -> str:
+    """The object's name: the input record's ``name``, else the file name without extensions."""
     return rec.get("name") or Path(rec["file"]).name.split(".")[0]
 
 

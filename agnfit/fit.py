@@ -32,6 +32,7 @@ MAX_DERIVED_SAMPLES = 2000
 
 
 def versions() -> dict:
+    """Versions of agnfit and of the libraries a result depends on, by package name."""
     out = {}
     for pkg in ("agnfit", "jax", "numpyro", "equinox", "optax", "dsps", "numpy"):
         try:
@@ -103,6 +104,7 @@ def model_spectra(model, params: dict, prep) -> dict:
 
 
 def photometry_arrays(model, params: dict, prep, phot: Photometry | None) -> dict:
+    """Observed and model PSF magnitudes (AB mag), errors, kept-band mask and effective wavelengths (A); {} without photometry."""
     if model.photsys is None:
         return {}
     d = prep.data

@@ -62,6 +62,7 @@ class LogTemplates(eqx.Module):
 
     @property
     def wave(self) -> np.ndarray:
+        """Grid wavelengths (A)."""
         return np.exp(np.asarray(self.lnwave))
 
     def broadened(self, weights, sigma_kms, dv_kms=0.0):

@@ -318,9 +318,11 @@ def feii(
 
 @hookimpl
 def register_feii_templates():
+    """The built-in Fe II templates, by name."""
     return dict(TEMPLATES)
 
 
 @hookimpl
 def register_components():
+    """The ``feii`` component type."""
     return {"feii": feii}

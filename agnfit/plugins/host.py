@@ -98,6 +98,7 @@ class BroadenedBasis(eqx.Module):
         return self.templates.interp(lnw, f)
 
     def overlaps(self, wave_min: float, wave_max: float) -> bool:
+        """Whether the rest range [wave_min, wave_max] (A) overlaps the templates' coverage."""
         return wave_min < self.coverage[1] and wave_max > self.coverage[0]
 
 
@@ -168,6 +169,7 @@ class HostSSP(AbstractComponent):
 
     @property
     def n_templates(self) -> int:
+        """Number of SSP templates (ages x metallicities)."""
         return len(self.ages_gyr) * len(self.logzsol)
 
     def weights_names(self) -> list[str]:
@@ -190,6 +192,7 @@ class HostSSP(AbstractComponent):
         return vals
 
     def weights(self, params):
+        """The SSP weights (model flux units at ``norm_wave``) as an array, in template order."""
         return jnp.stack([jnp.asarray(params[n]) for n in self.weights_names()])
 
     def __call__(self, wave, params, ctx):
@@ -263,6 +266,7 @@ def host_dsps(name: str, opts: SSPHostOptions) -> HostSSP:
 
 @hookimpl
 def register_components():
+    """The ``host_dsps`` and ``host_pca`` component types."""
     from .host_pca import host_pca
 
     return {"host_dsps": host_dsps, "host_pca": host_pca}
@@ -270,6 +274,7 @@ def register_components():
 
 @hookimpl
 def register_host_templates():
+    """The built-in host template sets: the BC03+MILES SSP grid and the Yip et al. (2004) eigenspectra."""
     from .host_pca import load_yip2004_galaxy
 
     return {DEFAULT_SET: load_bc03_miles_chabrier, "yip2004_galaxy": load_yip2004_galaxy}

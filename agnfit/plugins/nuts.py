@@ -170,6 +170,7 @@ class NUTS(AbstractInference):
             raise ConfigError(f"NUTS init_jitter must be >= 0, got {self.init_jitter}")
 
     def settings(self) -> SamplerSettings:
+        """The sampler settings as the static tuple the compiled sampler is keyed on."""
         return SamplerSettings(
             int(self.num_warmup),
             int(self.num_samples),

@@ -215,6 +215,7 @@ def options_factory(options_cls):
 
 
 def check_range(name: str, what: str, pair, lo_min: float = 0.0) -> tuple:
+    """``pair`` as (low, high) floats with lo_min <= low < high, else a ConfigError naming ``name`` and ``what``."""
     try:
         lo, hi = (float(v) for v in pair)
     except (TypeError, ValueError):
