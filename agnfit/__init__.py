@@ -26,6 +26,7 @@ from .errors import (  # noqa: E402
     DataFileError,
     FitError,
     InputError,
+    InputTypeError,
     PluginError,
 )
 from .config import Config, load_config, save_config, default_config  # noqa: E402
@@ -47,6 +48,7 @@ __all__ = [
     "DataFileError",
     "FitError",
     "InputError",
+    "InputTypeError",
     "PluginError",
     "Config",
     "load_config",

@@ -8,6 +8,8 @@ plain Python conventions.
 =====================  ==========================================================
 ``AgnfitError``        base class of everything below
 ``InputError``         a spectrum, photometry table or file that cannot be fitted
+``InputTypeError``     an argument of the wrong type, shape or dtype at a public
+                       boundary (an ``InputError`` that is also a ``TypeError``)
 ``ConfigError``        a configuration that names unknown keys, options or priors
 ``PluginError``        an unknown or duplicate plugin name
 ``DataFileError``      a reference data file that is missing, corrupt or unreachable
@@ -27,6 +29,17 @@ class AgnfitError(Exception):
 
 class InputError(AgnfitError, ValueError):
     """Input data (spectrum, photometry, file) is malformed or cannot be fitted."""
+
+
+class InputTypeError(InputError, TypeError):
+    """An argument of a public function has the wrong type, shape or dtype.
+
+    Raised by the runtime checks of :mod:`agnfit.core.checks` (jaxtyping +
+    beartype); the message names the function, the argument, what was given
+    and what is expected. It is an :class:`InputError` (so batch runners treat
+    it as bad input) and a ``TypeError`` (the builtin convention for a wrong
+    argument type).
+    """
 
 
 class ConfigError(AgnfitError, ValueError):
@@ -56,6 +69,7 @@ class ConvergenceWarning(AgnfitWarning):
 __all__ = [
     "AgnfitError",
     "InputError",
+    "InputTypeError",
     "ConfigError",
     "PluginError",
     "DataFileError",

@@ -14,9 +14,10 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, Bool, Float, Real
 
 from ..errors import InputError
+from .checks import checked
 from .component import EvalContext
 
 log = logging.getLogger(__name__)
@@ -25,16 +26,65 @@ C_KMS = 299792.458
 Z_MAX = 8.0
 #: catalogue sentinel values that mean "no measurement"
 MAG_SENTINELS = (-9999.0, -999.0, -99.0, 99.0, 999.0, 9999.0)
+ERR_QUANTITY = ("{name} is an astropy Quantity; Spectrum takes plain arrays (A, flux units). "
+                "Use agnfit.read_spectrum((wave, flux, err), z=...), which converts units")
 
 
-def _as_1d(name, x, dtype=float):
+def _raw(name, x, missing=None):
+    """``x`` as an ndarray with its own dtype (dtype checks follow); Quantities and ragged input raise.
+
+    Args:
+        name: argument name for messages.
+        x: array-like.
+        missing: fill value for the masked entries of a numpy masked array
+            (None: masked arrays are taken as plain arrays).
+    """
+    if hasattr(x, "unit") and hasattr(x, "value"):
+        raise InputError(ERR_QUANTITY.format(name=name))
+    if missing is not None and isinstance(x, np.ma.MaskedArray) and np.ma.is_masked(x):
+        x = np.ma.asarray(x, float).filled(missing)
     try:
-        a = np.asarray(x, dtype=dtype)
+        return np.asarray(x)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{name} must be a 1-D numeric array ({exc})") from None
+
+
+def _as_1d(name, x, missing=None):
+    a = _raw(name, x, missing)
     if a.ndim != 1:
         raise InputError(f"{name} must be 1-D, got shape {a.shape}")
     return a
+
+
+def finite_number(name, value, lo=-np.inf, hi=np.inf) -> float:
+    """``value`` as a finite float in [lo, hi], else InputError naming ``name`` (bools and text are refused)."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise InputError(f"{name} must be a number, got {value!r}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {value!r}") from None
+    if not (np.isfinite(v) and lo <= v <= hi):
+        raise InputError(f"{name}={value!r} must be finite and in [{lo:g}, {hi:g}]")
+    return v
+
+
+@checked(where="Spectrum", hint=(
+    "wave, flux and err must be 1-D arrays of real numbers (int or float, not bool, complex or text) "
+    "of one length n; mask boolean or 0/1 of length n; lsf_sigma_kms a number or a length-n array"))
+def _check_spectrum_arrays(
+    wave: Real[np.ndarray, " n"],
+    flux: Real[np.ndarray, " n"],
+    err: Real[np.ndarray, " n"],
+    mask: Bool[np.ndarray, " n"] | Real[np.ndarray, " n"] | None,
+    lsf_sigma_kms: Real[np.ndarray, " n"] | Real[np.ndarray, ""] | None,
+) -> None:
+    """The dtype and shape contract of a Spectrum's arrays (enforced by :func:`~agnfit.core.checks.checked`)."""
+
+
+@checked(where="Photometry", hint="mags and errs must be 1-D arrays of real numbers, one per band")
+def _check_photometry_arrays(mags: Real[np.ndarray, " b"], errs: Real[np.ndarray, " b"]) -> None:
+    """The dtype and shape contract of Photometry's magnitudes and errors."""
 
 
 def _check_wave_units(wave):
@@ -91,25 +141,28 @@ class Spectrum:
     meta: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
-        self.wave = _as_1d("wave", self.wave)
-        self.flux = _as_1d("flux", self.flux)
-        self.err = _as_1d("err", self.err)
-        n = self.wave.size
-        for other in ("flux", "err"):
-            m = getattr(self, other).size
-            if m != n:
-                raise InputError(f"wave has {n} pixels but {other} has {m}; they must have the same length")
+        self.name = str(self.name)
+        wave, flux, err = _as_1d("wave", self.wave), _as_1d("flux", self.flux, np.nan), _as_1d("err", self.err, np.nan)
+        n = wave.size
+        for other, arr in (("flux", flux), ("err", err)):
+            if arr.size != n:
+                raise InputError(f"wave has {n} pixels but {other} has {arr.size}; they must have the same length")
+        mask = None if self.mask is None else _as_1d("mask", self.mask)
+        if mask is not None and mask.size != n:
+            raise InputError(f"wave has {n} pixels but mask has {mask.size}")
+        lsf = None if self.lsf_sigma_kms is None else _raw("lsf_sigma_kms", self.lsf_sigma_kms)
+        _check_spectrum_arrays(wave, flux, err, mask, lsf)
+        self.wave, self.flux, self.err = (a.astype(float) for a in (wave, flux, err))
         if n < 10:
             raise InputError(f"a spectrum needs at least 10 pixels, got {n}")
         if not np.all(np.isfinite(self.wave)):
             raise InputError("wave contains NaN or inf; wavelengths must all be finite")
+        if self.wave.min() <= 0:
+            raise InputError(f"wavelengths must be positive (A, vacuum); the smallest is {self.wave.min():g}")
         _check_wave_units(self.wave)
-        mask = np.ones(n, bool) if self.mask is None else _as_1d("mask", self.mask, bool)
-        if mask.size != n:
-            raise InputError(f"wave has {n} pixels but mask has {mask.size}")
-        lsf = self.lsf_sigma_kms
+        mask = np.ones(n, bool) if mask is None else mask.astype(bool)
         if lsf is not None:
-            lsf = np.broadcast_to(np.asarray(lsf, float), (n,)).copy()
+            lsf = np.broadcast_to(lsf.astype(float), (n,)).copy()
         dw = np.diff(self.wave)
         if np.any(dw <= 0):
             if not self.sort:
@@ -125,6 +178,8 @@ class Spectrum:
             log.warning("%s: sorted wavelengths, dropped %d duplicate pixel(s)", self.name, int(n - idx.size))
             self.wave, self.flux, self.err, mask = self.wave[idx], self.flux[idx], self.err[idx], mask[idx]
             lsf = None if lsf is None else lsf[idx]
+            if idx.size < 10:
+                raise InputError(f"a spectrum needs at least 10 distinct wavelengths, got {idx.size}")
         if lsf is not None and not np.all(np.isfinite(lsf) & (lsf >= 0)):
             raise InputError("lsf_sigma_kms must be finite and >= 0 everywhere")
         self.lsf_sigma_kms = lsf
@@ -134,10 +189,17 @@ class Spectrum:
             raise InputError(f"z must be a number, got {self.z!r}") from None
         if not np.isfinite(self.z) or self.z < 0 or self.z > Z_MAX:
             raise InputError(f"redshift z={self.z} is outside [0, {Z_MAX}]; check the catalogue value")
-        if not (np.isfinite(self.flux_unit) and self.flux_unit > 0):
-            raise InputError(f"flux_unit must be positive, got {self.flux_unit}")
-        if self.ebv is not None and not (np.isfinite(self.ebv) and 0 <= self.ebv < 10):
-            raise InputError(f"ebv={self.ebv} must be finite and in [0, 10) mag")
+        self.flux_unit = finite_number("flux_unit", self.flux_unit, 0.0)
+        if self.flux_unit <= 0:
+            raise InputError(f"flux_unit must be positive (erg/s/cm^2/A per flux unit), got {self.flux_unit}")
+        if self.ebv is not None:
+            self.ebv = finite_number("ebv (mag)", self.ebv, 0.0, 10.0)
+        for key, limit in (("ra", 360.0), ("dec", 90.0)):  # NaN = unknown position, like None
+            v = getattr(self, key)
+            nan = isinstance(v, (float, np.floating)) and np.isnan(v)
+            setattr(self, key, None if v is None or nan else finite_number(f"{key} (deg)", v, -limit, limit))
+        if self.photometry is not None and not isinstance(self.photometry, Photometry):
+            raise InputError(f"photometry must be an agnfit.Photometry, got {type(self.photometry).__name__}")
         nonfinite = ~np.isfinite(self.flux) | ~np.isfinite(self.err)
         badnoise = np.isfinite(self.err) & (self.err <= 0)
         for count, what in ((nonfinite.sum(), "NaN/inf flux or error"), (badnoise.sum(), "zero or negative error")):
@@ -185,14 +247,25 @@ class Photometry:
     errs: np.ndarray
 
     def __post_init__(self):
-        self.bands = tuple(str(b) for b in self.bands)
-        self.mags = _as_1d("mags", self.mags)
-        self.errs = _as_1d("errs", self.errs)
-        if not (len(self.bands) == self.mags.size == self.errs.size):
+        if isinstance(self.bands, (str, bytes)):
+            raise InputError(f"bands must be a sequence of band names, got the single string {self.bands!r}; "
+                             "pass a list, e.g. [\"sdss2010-r\"]")
+        try:
+            bands = tuple(self.bands)
+        except TypeError:
+            raise InputError(f"bands must be a sequence of band names, got {type(self.bands).__name__}") from None
+        odd = [b for b in bands if not isinstance(b, str)]
+        if odd:
+            raise InputError(f"band names must be strings (speclite 'group-band', e.g. 'sdss2010-r'), got {odd}")
+        self.bands = bands
+        mags, errs = _as_1d("mags", self.mags, np.nan), _as_1d("errs", self.errs, np.nan)
+        if not (len(self.bands) == mags.size == errs.size):
             raise InputError(
-                f"photometry has {len(self.bands)} bands, {self.mags.size} mags and {self.errs.size} errors; "
+                f"photometry has {len(self.bands)} bands, {mags.size} mags and {errs.size} errors; "
                 "they must have the same length"
             )
+        _check_photometry_arrays(mags, errs)
+        self.mags, self.errs = mags.astype(float), errs.astype(float)
         if len(set(self.bands)) != len(self.bands):
             raise InputError(f"duplicated band names in {self.bands}")
         sentinel = np.isin(self.mags, MAG_SENTINELS)
@@ -204,15 +277,28 @@ class Photometry:
 
     @classmethod
     def from_nanomaggies(cls, bands, flux_nmgy, ivar=None, err=None):
-        """From fluxes in nanomaggies (m = 22.5 - 2.5 log10 f), e.g. SDSS CALIBFLUX."""
-        f = np.asarray(flux_nmgy, float)
+        """From fluxes in nanomaggies (m = 22.5 - 2.5 log10 f), e.g. SDSS CALIBFLUX.
+
+        Args:
+            bands: band names.
+            flux_nmgy: fluxes (nanomaggies, 3.631e-6 Jy).
+            ivar: inverse variances of ``flux_nmgy`` (1/nanomaggies^2), or
+            err: their 1-sigma errors (nanomaggies).
+        """
+        if (ivar is None) == (err is None):
+            raise InputError("Photometry.from_nanomaggies needs exactly one of ivar= or err=")
+        f = _as_1d("flux_nmgy", flux_nmgy, np.nan)
+        unc = _as_1d("ivar" if err is None else "err", ivar if err is None else err, np.nan)
+        _check_photometry_arrays(f, unc)
+        f, unc = f.astype(float), unc.astype(float)
         if err is None:
-            ivar = np.asarray(ivar, float)
             with np.errstate(divide="ignore", invalid="ignore"):
-                err = np.where(ivar > 0, 1 / np.sqrt(ivar), np.nan)
+                err = np.where(unc > 0, 1 / np.sqrt(unc), np.nan)
+        else:
+            err = unc
         with np.errstate(divide="ignore", invalid="ignore"):
             mags = np.where(f > 0, 22.5 - 2.5 * np.log10(f), np.nan)
-            merr = np.where(f > 0, 2.5 / np.log(10) * np.asarray(err, float) / f, np.nan)
+            merr = np.where(f > 0, 2.5 / np.log(10) * err / f, np.nan)
         return cls(tuple(bands), mags, merr)
 
 

@@ -28,7 +28,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array, Float
 
+from .checks import checked
 from .names import derived_name, full_name, local_params
 
 C_KMS = 299792.458
@@ -41,7 +43,8 @@ def _sum(fluxes):
     return sum(fluxes[1:], fluxes[0]) if fluxes else 0.0
 
 
-def fwhm_of(v, f):
+@checked(hint="v (velocity grid) and f (profile) must be 1-D float arrays of one length")
+def fwhm_of(v: Float[Array, " n"] | Float[np.ndarray, " n"], f: Float[Array, " n"] | Float[np.ndarray, " n"]):
     """FWHM (same units as ``v``) of a single-peaked profile ``f`` sampled on uniform ``v``."""
     i_pk = jnp.argmax(f)
     half = 0.5 * f[i_pk]

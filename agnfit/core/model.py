@@ -8,21 +8,29 @@ compilation serves every spectrum of a shape bucket.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
+from jaxtyping import Array, Float
 
 from .aperture import AbstractApertureModel
-from .component import AbstractComponent
+from .checks import checked
+from .component import AbstractComponent, EvalContext
 from .likelihood import photometry_loglike, spectrum_loglike
 from .names import full_name, local_params, split_name
 from .photometry import AbstractPhotometricSystem
 from .priors import apply_overrides
 
 NOISE = "noise"
+#: a rest-frame wavelength grid (A), NumPy or JAX (a tracer under jit)
+WaveGrid = Float[Array, " n"] | Float[np.ndarray, " n"]
+HINT_EVAL = ("wave must be a 1-D float array of rest-frame wavelengths (A), params a dict of full parameter "
+             "names, ctx an EvalContext")
 
 
 class NoiseConfig(eqx.Module):
@@ -127,7 +135,8 @@ class Model(eqx.Module):
         fixed = self.fixed_values()
         return {**fixed, **params} if fixed else params
 
-    def component_fluxes(self, wave, params: dict, ctx) -> dict:
+    @checked(hint=HINT_EVAL)
+    def component_fluxes(self, wave: WaveGrid, params: Mapping, ctx: EvalContext) -> dict:
         """Each component evaluated on rest ``wave``, by instance name."""
         params = self.complete(params)
         return {c.name: c(wave, local_params(c.name, params), ctx) for c in self.components}
@@ -141,7 +150,9 @@ class Model(eqx.Module):
             total = total * m
         return total
 
-    def fiber_flux(self, wave, params: dict, ctx):
+    @checked(hint=HINT_EVAL)
+    def fiber_flux(self, wave: WaveGrid, params: Mapping, ctx: EvalContext):
+        """The fiber-spectrum model on rest ``wave`` (A), in model flux units."""
         return self.combine(self.component_fluxes(wave, params, ctx))
 
     def aperture_flux(self, params: dict, data):
