@@ -40,8 +40,17 @@ def reading(source, what: str):
         yield
     except InputError:
         raise
-    except LIBRARY_ERRORS as exc:
+    except _library_errors() as exc:
         raise InputError(f"{source}: could not read {what} ({type(exc).__name__}: {exc})") from None
+
+
+def _library_errors() -> tuple:
+    """:data:`LIBRARY_ERRORS` plus astropy's own exception bases (evaluated only when something failed)."""
+    from astropy.io.fits.verify import VerifyError
+    from astropy.io.registry import IORegistryError
+    from astropy.units import UnitsError
+
+    return (*LIBRARY_ERRORS, VerifyError, IORegistryError, UnitsError, MemoryError)
 
 
 def check_options(kwargs: dict, allowed, where: str) -> None:

@@ -152,7 +152,38 @@ def read_file(path: Path, fmt: str | None, options: dict) -> Spectrum:
     with reading(path, f"a FITS file ({SUPPORTED})"):
         hdul = fits.open(path, memmap=False)
     with hdul:
+        with reading(path, f"a FITS file ({SUPPORTED})"):
+            check_complete(hdul, path)
         return read_hdul(hdul, path, fmt, options)
+
+
+def check_complete(hdul, path: Path) -> None:
+    """Raise InputError when an uncompressed FITS file is shorter than its headers say.
+
+    A truncated download otherwise reads as a file with fewer HDUs (a partial
+    header is skipped with only a logged warning) or with short data. Two
+    checks: the last HDU's data (``datLoc + size`` bytes, padding excluded)
+    must be in the file, and no incomplete ``XTENSION`` header may follow it.
+    Compressed files (gzip, bzip2) are not checked: their offsets refer to the
+    decompressed stream.
+    """
+    with open(path, "rb") as fh:
+        if fh.read(9) != b"SIMPLE  =":
+            return
+    size = path.stat().st_size
+    last = len(hdul) - 1
+    info = hdul.fileinfo(last)
+    need = info["datLoc"] + hdul[last].size
+    if size < need:
+        raise InputError(f"{path}: truncated FITS file: {size} bytes, but HDU {last} ends at byte {need}; "
+                         "the file is incomplete (download or copy it again)")
+    end = info["datLoc"] + info["datSpan"]
+    if size > end:
+        with open(path, "rb") as fh:
+            fh.seek(end)
+            if fh.read(8) == b"XTENSION":
+                raise InputError(f"{path}: truncated FITS file: the header of HDU {last + 1} at byte {end} is "
+                                 "incomplete (download or copy the file again)")
 
 
 def detect_fits(hdul, path) -> str:
@@ -172,4 +203,5 @@ def read_hdul(hdul, path, fmt: str | None, options: dict) -> Spectrum:
     elif fmt not in FITS_FORMATS:
         raise InputError(f"{path}: format={fmt!r} is not a FITS layout; FITS layouts: {list(FITS_FORMATS)}")
     log.debug("%s: reading as %s", path, fmt)
-    return FITS_FORMATS[fmt][1](hdul, path, options)
+    with reading(path, f"a {fmt} file"):  # content the layout checks did not foresee
+        return FITS_FORMATS[fmt][1](hdul, path, options)

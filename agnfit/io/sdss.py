@@ -133,6 +133,8 @@ def _log_grid(header, n: int, loglam=None) -> tuple[np.ndarray, float]:
             raise InputError("the header has no COEFF0/COEFF1 wavelength solution")
         return 10.0 ** (float(c0) + float(c1) * np.arange(n)), float(c1)
     loglam = np.asarray(loglam, float)
+    if loglam.size == 0:
+        raise InputError("the spectrum has no pixels (empty loglam column)")
     if c0 is not None and c1 is not None and float(c1) > 0:
         idx = (loglam - float(c0)) / float(c1)
         if np.all(np.abs(idx - np.round(idx)) < 0.05):
@@ -154,13 +156,20 @@ class _Row:
         return self.values.get(name.upper(), default)
 
     def scalar(self, name, kind=float, default=None):
+        """The value of column ``name`` as ``kind`` (str: stripped text); ``default`` when absent or unreadable."""
         v = self.get(name)
-        if v is None:
+        if v is None or np.size(v) == 0:
             return default
         v = np.ravel(v)[0]
         if isinstance(v, bytes):
-            v = v.decode()
-        return v.strip() if isinstance(v, str) else kind(v)
+            v = v.decode(errors="replace")
+        if kind is str:
+            return str(v).strip()
+        try:
+            return kind(v)
+        except (TypeError, ValueError, OverflowError):
+            log.warning("column %s=%r is not a %s; ignored", name, v, kind.__name__)
+            return default
 
 
 def calibflux_photometry(row: _Row) -> Photometry | None:
@@ -182,6 +191,16 @@ def _plate_name(plate, mjd, fiber, path) -> str:
     if plate is None or mjd is None or fiber is None:
         return Path(str(path)).stem
     return f"{int(plate):04d}-{int(mjd):05d}-{int(fiber):04d}"
+
+
+def _header_float(header, key):
+    """A header value as float, or None when absent or not a number (logged)."""
+    v = header.get(key)
+    try:
+        return None if v is None else float(v)
+    except (TypeError, ValueError):
+        log.warning("header keyword %s=%r is not a number; ignored", key, v)
+        return None
 
 
 def _header_int(header, key):
@@ -277,9 +296,8 @@ def read_spspec(hdul, path, options: dict):
     err = np.where(good, noise, 1.0)
     mask = _pixel_mask(path, good, pixmask, bits)
     plate, mjd, fiber = (_header_int(header, k) for k in ("PLATEID", "MJD", "FIBERID"))
-    z = header.get("Z")
     fields = dict(
-        wave=wave, flux=flux, err=err, mask=mask, z=None if z is None else float(z),
+        wave=wave, flux=flux, err=err, mask=mask, z=_header_float(header, "Z"),
         ra=header.get("RAOBJ"), dec=header.get("DECOBJ"), flux_unit=SDSS_FLUX_UNIT,
         name=_plate_name(plate, mjd, fiber, path),
         meta={"file": str(path), "format": "sdss-spspec", "plate": plate, "mjd": mjd, "fiber": fiber,

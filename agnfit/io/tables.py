@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.data import finite_number
 from ..errors import InputError
 from .common import build_spectrum, check_options, pop_overrides, reading
 from .units import DEFAULT_FLUX_UNIT, flux_to_flam, std_from, wave_to_angstrom
@@ -65,6 +66,10 @@ def find_columns(colnames, columns: dict | None = None) -> dict:
         ``wave`` / ``flux`` / ``err`` are None when not found.
     """
     lower = {c.lower(): c for c in colnames}
+    if columns is not None and not (isinstance(columns, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in columns.items())):
+        raise InputError(f"columns= must be a dict of role -> column name, e.g. {{'wave': 'lam', 'flux': 'f', "
+                         f"'err': 'e'}}; got {columns!r}")
     given = {k.lower(): v for k, v in (columns or {}).items()}
     unknown = set(given) - {"wave", "loglam", "flux", "err", "ivar", "var", "mask"}
     if unknown:
@@ -105,11 +110,13 @@ def _meta_value(meta, keys):
     return None
 
 
-def _column(table, name):
+def _column(table, name, source=""):
     col = table[name]
+    if col.dtype.kind in "cmMV":  # complex, dates, raw bytes: no flux or wavelength (text is tried below)
+        raise InputError(f"{source}: column {name!r} holds {col.dtype} values; expected real numbers")
     data = np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)
     if data.ndim != 1:
-        raise InputError(f"column {name!r} has shape {data.shape}; expected one value per row")
+        raise InputError(f"{source}: column {name!r} has shape {data.shape}; expected one value per row")
     return data, getattr(col, "unit", None)
 
 
@@ -134,10 +141,10 @@ def read_table(table, source, options: dict, extra_meta: dict | None = None):
         raise InputError(f"{source}: no {', '.join(missing)} column among {table.colnames}; expected "
                          f"{'; '.join(expected[m] for m in missing)} (or pass columns={{...}})")
     with reading(source, "numeric wavelength, flux and error columns"):
-        wave, wave_unit = _column(table, cols["wave"])
-        flux, flux_unit = _column(table, cols["flux"])
-        err, err_unit = _column(table, cols["err"])
-        bad = np.zeros(wave.size, bool) if cols["mask"] is None else _column(table, cols["mask"])[0] != 0
+        wave, wave_unit = _column(table, cols["wave"], source)
+        flux, flux_unit = _column(table, cols["flux"], source)
+        err, err_unit = _column(table, cols["err"], source)
+        bad = np.zeros(wave.size, bool) if cols["mask"] is None else _column(table, cols["mask"], source)[0] != 0
     wave = 10.0**wave if cols["wave_log"] else wave_to_angstrom(wave, wave_unit, source)
     fields = spectrum_fields(wave, flux, (cols["err_kind"], err, err_unit), flux_unit, opts.get("flux_unit"),
                              source, bad)
@@ -178,7 +185,8 @@ def spectrum_fields(wave, flux, uncertainty, flux_unit, default_unit, source, ba
     else:
         if err_unit is not None:
             raise InputError(f"{source}: the uncertainty has unit {err_unit} but the flux has none")
-        scale = DEFAULT_FLUX_UNIT if default_unit is None else float(default_unit)
+        scale = DEFAULT_FLUX_UNIT if default_unit is None else finite_number(
+            f"{source}: flux_unit (erg/s/cm^2/A per flux unit)", default_unit, 0.0)
     wave, flux, err = (np.asarray(a, float) for a in (wave, flux, err))
     bad = np.zeros(wave.size, bool) if bad is None else np.asarray(bad, bool)
     if wave.size > 1 and np.all(np.diff(wave) < 0):
@@ -206,10 +214,12 @@ def table_hdu_index(hdul, hdu=None) -> int | None:
     """The table HDU to read: ``hdu`` (index or name) or the first one with wave and flux columns."""
     if hdu is not None:
         try:
-            hdul.index_of(hdu)
-        except (KeyError, IndexError):
+            i = hdul.index_of(hdu)
+        except (KeyError, IndexError, TypeError):
             raise InputError(f"the file has no HDU {hdu!r}; it has {[h.name for h in hdul]}") from None
-        return hdul.index_of(hdu)
+        if getattr(hdul[i], "columns", None) is None:
+            raise InputError(f"HDU {hdu!r} is a {type(hdul[i]).__name__}, not a table; pass hdu= a table HDU")
+        return i
     for i, h in enumerate(hdul):
         names = getattr(h, "columns", None)
         if names is None:
