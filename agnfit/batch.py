@@ -9,8 +9,10 @@ Layout of the output directory::
 Rerunning with the same DIR skips every object whose result file exists and
 records the same input hash and config (changed inputs are refitted), so a
 run killed at any moment loses at most the objects in flight and never
-duplicates one. Results record the package version and config, so
-catalogues mixing versions are detected when assembled.
+duplicates one. Results record the package version, result schema and
+config; when the catalogue is assembled, objects fitted differently (left
+over from an older agnfit or an earlier configuration) are reported by group
+(``BatchOptions.mixed``: warn, error or ignore; see :mod:`agnfit.io.catalogue`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ class BatchOptions:
         workers: LocalCluster workers.
         progress: show a progress bar (rate, ETA).
         limit: fit at most this many objects (None: all).
+        mixed: when the catalogue holds objects fitted by different agnfit
+            versions, result schemas or configurations (e.g. results left
+            in ``out`` by an earlier run): "warn" (default), "error" (raise
+            InputError, write no catalogue) or "ignore".
     """
 
     out: Path
@@ -49,6 +55,7 @@ class BatchOptions:
     workers: int = 2
     progress: bool = True
     limit: int | None = None
+    mixed: str = "warn"
 
 
 @dataclasses.dataclass
@@ -230,7 +237,7 @@ def run_batch(source, opts: BatchOptions) -> BatchSummary:
     from .io.results import write_catalogue
 
     rows = sorted((out / "objects").glob("*.row.json"))
-    catalogue = write_catalogue(rows, out / "catalogue") if rows else []
+    catalogue = write_catalogue(rows, out / "catalogue", mixed=opts.mixed) if rows else []
     return BatchSummary(
         n_total=len(records),
         n_done=sum(s["status"] == "done" for s in statuses),

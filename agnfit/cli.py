@@ -79,7 +79,8 @@ def cmd_batch(args) -> int:
     from .batch import BatchOptions, run_batch
 
     opts = BatchOptions(out=Path(args.out), config=args.config, batch_size=args.batch_size,
-                        scheduler=args.scheduler, workers=args.workers, progress=not args.no_progress)
+                        scheduler=args.scheduler, workers=args.workers, progress=not args.no_progress,
+                        mixed=args.mixed)
     summary = run_batch(args.input, opts)
     print(summary.describe())
     return EXIT_OK if summary.n_failed == 0 else EXIT_NOT_CONVERGED
@@ -115,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--scheduler", help="Dask scheduler address tcp://host:port, or 'local' for a LocalCluster")
     sp.add_argument("--workers", type=int, default=2, help="workers of the LocalCluster")
     sp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sp.add_argument("--mixed", choices=("warn", "error", "ignore"), default="warn",
+                    help="objects fitted by different agnfit versions or configs in one catalogue: "
+                         "warn (default), error (write no catalogue) or ignore")
     sp.set_defaults(func=cmd_batch)
     return p
 

@@ -7,11 +7,26 @@ plotted anywhere. Saving/loading lives in ``agnfit.io.results``.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 
 import numpy as np
 
 #: version of the on-disk result schema (bump on incompatible change)
 SCHEMA_VERSION = 1
+#: catalogue columns that say how a row was made (rows that differ in them were fitted differently)
+PROVENANCE = ("agnfit_version", "schema_version", "config_hash")
+
+
+def config_hash(config: dict) -> str:
+    """A short fingerprint of a configuration: 16 hex digits of the sha256 of its canonical JSON.
+
+    Keys are sorted, so two configurations with the same content have the same
+    hash whatever their order; any changed value (a prior, an option, a
+    component) changes it.
+    """
+    text = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclasses.dataclass
@@ -64,12 +79,23 @@ class FitResult:
                 return table[name][stat]
         raise KeyError(f"{name!r} is neither a parameter nor a derived quantity; see .params and .derived")
 
+    def provenance(self) -> dict:
+        """How this result was made: ``agnfit_version``, ``schema_version`` and ``config_hash``.
+
+        Unknown values (results from before these were recorded) are None.
+        """
+        versions = self.info.get("versions") or {}
+        version = versions.get("agnfit") if isinstance(versions, dict) else None
+        return {"agnfit_version": version, "schema_version": self.info.get("schema_version"),
+                "config_hash": config_hash(self.config) if self.config else None}
+
     def catalogue_row(self) -> dict:
-        """One flat row: info scalars, then <name>, <name>_p16, <name>_p84 for params and derived."""
+        """One flat row: info scalars, provenance, then <name>, <name>_p16, <name>_p84 for params and derived."""
         row = {"name": self.name}
         for k in ("z", "ra", "dec", "ebv", "converged", "message", "n_pix", "chi2_reduced", "backend"):
             if k in self.info:
                 row[k] = self.info[k]
+        row.update(self.provenance())
         for table in (self.params, self.derived):
             for k, s in table.items():
                 row[k] = s["median"]

@@ -6,21 +6,38 @@ A catalogue (:func:`write_catalogue`) is one row per object
 become NaN (numbers) or ``""`` (text). Rows come from FitResults, row dicts,
 or files saved by :func:`agnfit.io.results.save_result` (``.h5`` results or
 their ``.row.json`` rows).
+
+Mixed catalogues: every row records how it was made (``agnfit_version``,
+``schema_version``, ``config_hash``; :meth:`FitResult.provenance`). When the
+rows of one catalogue differ in these (a batch directory holding results of
+an older agnfit, or of an earlier configuration), the catalogue says so:
+``mixed="warn"`` (default) logs and warns (:class:`~agnfit.errors.AgnfitWarning`)
+naming each group, its size and a few of its objects; ``mixed="error"``
+refuses with an :class:`~agnfit.errors.InputError`; ``mixed="ignore"``
+stays silent. The columns are in the catalogue either way.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import logging
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ..core.result import FitResult
-from ..errors import InputError
+from ..core.result import PROVENANCE, FitResult
+from ..errors import AgnfitWarning, InputError
+
+log = logging.getLogger(__name__)
 
 _MISSING = object()
+#: what ``mixed=`` accepts
+MIXED_POLICIES = ("warn", "error", "ignore")
+#: objects named per group in a mixed-catalogue message
+N_NAMED = 5
 
 
 def _json_value(v):
@@ -66,11 +83,68 @@ def _column(values: list) -> np.ndarray:
     return np.array(["" if v is _MISSING or v is None else (v if isinstance(v, str) else str(_json_value(v))) for v in values])
 
 
-def catalogue_table(items):
-    """An astropy Table, one row per FitResult / row dict / saved file, union of all columns."""
+def provenance_groups(rows) -> dict:
+    """Object names by provenance ``(agnfit_version, schema_version, config_hash)``, largest group first.
+
+    A value a row does not record reads ``"unknown"``.
+    """
+    groups: dict = {}
+    for r in rows:
+        key = tuple("unknown" if r.get(k) is None else str(r.get(k)) for k in PROVENANCE)
+        groups.setdefault(key, []).append(str(r.get("name", "?")))
+    return dict(sorted(groups.items(), key=lambda kv: -len(kv[1])))
+
+
+def describe_groups(groups: dict) -> str:
+    """``"agnfit 0.1.0 / schema 1 / config 3fa2...: 10 objects; ..."``, naming a few objects of the smaller groups."""
+    parts = []
+    for i, ((version, schema, chash), names) in enumerate(groups.items()):
+        text = f"agnfit {version} / schema {schema} / config {chash}: {len(names)} object{'s' * (len(names) != 1)}"
+        if i:
+            text += f" ({', '.join(names[:N_NAMED])}{', ...' if len(names) > N_NAMED else ''})"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def check_provenance(rows, mixed: str = "warn") -> dict:
+    """Warn about (or refuse) rows made by different agnfit versions, result schemas or configurations.
+
+    Args:
+        rows: catalogue rows (dicts with the :data:`~agnfit.core.result.PROVENANCE` keys).
+        mixed: ``"warn"``, ``"error"`` or ``"ignore"`` (see the module docstring).
+
+    Returns:
+        :func:`provenance_groups` of ``rows``.
+
+    Raises:
+        InputError: ``mixed="error"`` and the rows form more than one group.
+    """
+    if mixed not in MIXED_POLICIES:
+        raise InputError(f"mixed={mixed!r}; use one of {list(MIXED_POLICIES)}")
+    groups = provenance_groups(rows)
+    if len(groups) < 2 or mixed == "ignore":
+        return groups
+    msg = (f"catalogue mixes {len(groups)} groups of objects fitted differently (agnfit version / result schema / "
+           f"config hash): {describe_groups(groups)}")
+    if mixed == "error":
+        raise InputError(msg + ". Refit the odd ones with one agnfit version and configuration, or pass "
+                         "mixed='warn' to write the catalogue anyway")
+    log.warning(msg)
+    warnings.warn(msg + " (see the agnfit_version, schema_version and config_hash columns)", AgnfitWarning,
+                  stacklevel=3)
+    return groups
+
+
+def catalogue_table(items, mixed: str = "warn"):
+    """An astropy Table, one row per FitResult / row dict / saved file, union of all columns.
+
+    ``mixed`` says what to do when the rows were made by different agnfit
+    versions, result schemas or configurations (:func:`check_provenance`).
+    """
     from astropy.table import Table
 
     rows = [_as_row(x) for x in items]
+    check_provenance(rows, mixed)
     names = list(dict.fromkeys(k for r in rows for k in r))
     return Table({k: _column([r.get(k, _MISSING) for r in rows]) for k in names})
 
@@ -92,7 +166,7 @@ def _fits_ready(table):
     return out
 
 
-def write_catalogue(results_or_rows, path) -> list[Path]:
+def write_catalogue(results_or_rows, path, mixed: str = "warn") -> list[Path]:
     """Write a catalogue as ``<stem>.fits`` plus ``<stem>.parquet`` (pyarrow) or ``<stem>.csv``.
 
     Args:
@@ -100,13 +174,16 @@ def write_catalogue(results_or_rows, path) -> list[Path]:
             saved ``.h5`` results / ``.row.json`` rows, one per object.
         path: output path; a ``.fits``, ``.parquet`` or ``.csv`` suffix is
             replaced, anything else is kept as part of the stem.
+        mixed: rows from different agnfit versions, result schemas or
+            configurations: ``"warn"`` (default), ``"error"`` (write nothing,
+            raise InputError) or ``"ignore"``.
 
     Returns:
         The two paths written (FITS first).
     """
     from .results import _atomic_write
 
-    table = catalogue_table(results_or_rows)
+    table = catalogue_table(results_or_rows, mixed)
     if not len(table):
         raise InputError(f"write_catalogue({str(path)!r}): no objects given")
     path = Path(path)

@@ -203,7 +203,8 @@ def test_catalogue_fits_and_csv(tmp_path, monkeypatch):
     assert [p.name for p in paths] == ["cat.fits", "cat.csv"]
     table = io_results.catalogue_table(items)
     n_cols = len(table.colnames)
-    assert n_cols == 1 + 6 + 3 * 2 + 3 * 2 + 3 + 1  # name, info (z ra dec converged message n_pix), params, derived a/c, b, extra
+    # name, info (z ra dec converged message n_pix), provenance (version, schema, config hash), params, derived a/c, b, extra
+    assert n_cols == 1 + 6 + 3 + 3 * 2 + 3 * 2 + 3 + 1
     _check_table(Table.read(paths[0]), n_cols)
     _check_table(Table.read(paths[1], format="ascii.csv"), n_cols)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
