@@ -27,6 +27,7 @@ from pathlib import Path
 
 import tomli_w
 
+from .config_checks import check_values
 from .errors import ConfigError
 
 SECTIONS = ("data", "components", "aperture", "photometry", "likelihood", "inference", "priors", "derived")
@@ -103,6 +104,7 @@ class Config:
                 raise ConfigError(f"[{sec}] must be a table, got {type(given).__name__}")
             _reject_unknown(given, defaults, f"[{sec}]")
             sections[sec] = {**copy.deepcopy(defaults), **given}
+        check_values(sections)
         comps = raw.get("components", {}) or {}
         if not isinstance(comps, dict):
             raise ConfigError("[components] must be a table of '[components.<name>]' tables")
