@@ -52,6 +52,7 @@ FITS_FORMATS = {
 FORMATS = (*FITS_FORMATS, "table")
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fz", ".fits.gz", ".fit.gz", ".fits.bz2")
+TEXT_SUFFIXES = (".txt", ".csv", ".dat", ".ecsv", ".tsv", ".asc")
 SUPPORTED = ("SDSS/BOSS/eBOSS spec-*.fits, SDSS spPlate or DR7 spSpec, DESI coadd-*.fits, a FITS table "
              "with wavelength/flux/error columns, or a text/ECSV/CSV table")
 
@@ -149,6 +150,8 @@ def read_file(path: Path, fmt: str | None, options: dict) -> Spectrum:
 
     if fmt == "table" or (fmt is None and not looks_like_fits(path)):
         return tables.read_text_table(path, options)
+    if fmt is None and path.name.lower().endswith(TEXT_SUFFIXES):
+        log.warning("%s: the name says text table but the content is FITS; reading it as FITS", path)
     with reading(path, f"a FITS file ({SUPPORTED})"):
         hdul = fits.open(path, memmap=False)
     with hdul:

@@ -114,6 +114,8 @@ def _column(table, name, source=""):
     col = table[name]
     if col.dtype.kind in "cmMV":  # complex, dates, raw bytes: no flux or wavelength (text is tried below)
         raise InputError(f"{source}: column {name!r} holds {col.dtype} values; expected real numbers")
+    if col.dtype.kind in "USO":
+        log.warning("%s: column %r holds text (%s); reading it as numbers", source, name, col.dtype)
     data = np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)
     if data.ndim != 1:
         raise InputError(f"{source}: column {name!r} has shape {data.shape}; expected one value per row")
@@ -192,11 +194,29 @@ def spectrum_fields(wave, flux, uncertainty, flux_unit, default_unit, source, ba
     if wave.size > 1 and np.all(np.diff(wave) < 0):
         wave, flux, err, bad = wave[::-1], flux[::-1], err[::-1], bad[::-1]
     good = np.isfinite(flux) & np.isfinite(err) & (err > 0)
-    if (~good).any():
-        log.info("%s: masked %d of %d pixels without a finite flux and positive error", source,
-                 int((~good).sum()), good.size)
+    _log_masked(source, flux, values, kind, wave.size)
     return {"wave": wave, "flux": np.where(good, flux, 0.0), "err": np.where(good, err, 1.0),
             "mask": good & ~bad, "flux_unit": scale}
+
+
+def _log_masked(source, flux, values, kind: str, n: int) -> None:
+    """Log why pixels are masked, with counts.
+
+    NaN/inf values and non-positive 1-sigma errors are warnings (the data are
+    damaged); a zero or negative variance or inverse variance is how pipelines
+    flag a bad pixel, so it is logged at INFO.
+    """
+    values = np.asarray(values, float)
+    if values.shape != np.shape(flux):
+        return
+    nonfinite = ~np.isfinite(flux) | ~np.isfinite(values)
+    nonpositive = np.isfinite(values) & (values <= 0)
+    if nonfinite.any():
+        log.warning("%s: masked %d of %d pixel(s) with NaN/inf flux or uncertainty", source, int(nonfinite.sum()), n)
+    if nonpositive.any():
+        what = {"std": "error", "var": "variance", "ivar": "inverse variance"}[kind]
+        (log.warning if kind == "std" else log.info)("%s: masked %d of %d pixel(s) with %s <= 0", source,
+                                                     int(nonpositive.sum()), n, what)
 
 
 def _convert_err(err, err_unit, flux_unit, source):
