@@ -25,6 +25,7 @@ import abc
 from typing import Literal, NamedTuple
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
@@ -114,6 +115,21 @@ class AbstractComponent(eqx.Module):
     def init_values(self) -> dict:
         """Starting values (local names) for optimisers; missing ones use the prior median."""
         return {}
+
+    def jacobian(self, wave, params: dict, ctx: EvalContext, names: tuple) -> tuple:
+        """(value (n,), Jacobian (n, len(names))) at rest ``wave`` (A) w.r.t. the local parameters ``names``.
+
+        The default is forward-mode differentiation (one pass per parameter);
+        a component with structure to exploit may override it (the Fisher
+        curvature of the MAP optimiser calls this).
+        """
+        def f(vec):
+            p = dict(params)
+            p.update(zip(names, vec))
+            return self(wave, p, ctx)
+
+        vec = jnp.stack([jnp.asarray(params[k], dtype=jnp.result_type(float)) for k in names])
+        return f(vec), jax.jacfwd(f)(vec)
 
     def line_windows(self) -> np.ndarray:
         """Rest wavelength windows (k, 2) in A to mask in a continuum-only fit."""

@@ -12,8 +12,10 @@ negative log-likelihood; Levenberg-Marquardt steps on it converge in tens of
 iterations where first-order methods need thousands.
 
 J_f is assembled per component: each component depends only on its own
-parameters, so its Jacobian costs (its parameter count) forward passes of
-that component alone instead of (all parameters) passes of the whole model.
+parameters, so its Jacobian (``AbstractComponent.jacobian``, with respect to
+its constrained parameters, times the transforms' derivatives) costs at most
+(its parameter count) forward passes of that component alone instead of (all
+parameters) passes of the whole model; emission lines do it per profile slot.
 The photometric magnitudes (a handful of bands) use reverse mode. Priors and
 the Jacobians of the transforms to unconstrained space add their exact
 (diagonal) curvature.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import numpyro.distributions as dist
 from numpyro.distributions.transforms import biject_to
 
@@ -83,47 +86,61 @@ def fisher_matrix(model, data, u: dict, names: list[str], grad: dict):
     for c in model.components:
         own = [k for k in names if k.startswith(c.name + ".")]
         base = local_params(c.name, theta)
-
-        def fc(vec, c=c, own=own, base=base):
-            p = dict(base)
-            for j, k in enumerate(own):
-                p[k.split(".", 1)[1]] = tr[k](vec[j])
-            return c(data.wave, p, data.ctx)
-
-        vec = jnp.stack([u[k] for k in own]) if own else jnp.zeros(0)
-        vals[c.name] = fc(vec)
-        jacs[c.name] = (own, jax.jacfwd(fc)(vec) if own else jnp.zeros((npix, 0)))
+        if not own:
+            vals[c.name] = c(data.wave, base, data.ctx)
+            jacs[c.name] = (own, jnp.zeros((npix, 0)))
+            continue
+        val, jth = c.jacobian(data.wave, base, data.ctx, tuple(k.split(".", 1)[1] for k in own))
+        dth = jnp.stack([jax.grad(tr[k])(u[k]) for k in own])  # d theta / d u of each own site
+        vals[c.name] = val
+        jacs[c.name] = (own, jth * dth[None, :])
     add = [c for c in model.components if c.operation == "add"]
     mul = [c for c in model.components if c.operation == "multiply"]
     f_add = sum((vals[c.name] for c in add[1:]), vals[add[0].name])
     m_tot = jnp.ones(npix)
     for c in mul:
         m_tot = m_tot * vals[c.name]
-    J = jnp.zeros((npix, n))
-    for c in add:
+    # d f / d u, one block of columns per component, then put in ``names`` order
+    blocks, order = [], []
+    for c in model.components:
         own, jc = jacs[c.name]
-        if own:
-            J = J.at[:, jnp.array([index[k] for k in own])].add(m_tot[:, None] * jc)
-    for c in mul:
-        own, jc = jacs[c.name]
-        if own:
+        if not own:
+            continue
+        if c.operation == "add":
+            blocks.append(m_tot[:, None] * jc)
+        else:
             others = jnp.ones(npix)
             for o in mul:
                 if o is not c:
                     others = others * vals[o.name]
-            J = J.at[:, jnp.array([index[k] for k in own])].add((f_add * others)[:, None] * jc)
+            blocks.append((f_add * others)[:, None] * jc)
+        order += [index[k] for k in own]
+    rest = [i for i in range(n) if i not in set(order)]  # noise and photometric parameters: no column in f
+    blocks.append(jnp.zeros((npix, len(rest))))
+    perm = np.argsort(np.array(order + rest, dtype=int))
+    J = jnp.concatenate(blocks, axis=1)[:, perm]
     f = f_add * m_tot
     noise = local_params("noise", theta)
     fj, aj = noise.get("frac_jitter", 0.0), noise.get("add_jitter", 0.0)
     v = data.err**2 + (fj * f) ** 2 + aj**2
     w = data.mask / v
-    Jv = (2.0 * fj**2 * f)[:, None] * J
+    w2 = data.mask / v**2
+    a = 2.0 * fj**2 * f  # d v / d f
+    # J_f^T W J_f + 1/2 J_v^T W2 J_v with J_v = a J_f + (columns of the jitter terms), in one product
+    H = (J * (w + 0.5 * a * a * w2)[:, None]).T @ J
+    jit_idx, jit_cols = [], []
     for k, dv in (("frac_jitter", lambda th: 2.0 * th * f**2), ("add_jitter", lambda th: 2.0 * th * jnp.ones(npix))):
         name = full_name("noise", k)
         if name in index:
             dth = jax.grad(lambda x, name=name: tr[name](x))(u[name])
-            Jv = Jv.at[:, index[name]].add(dv(theta[name]) * dth)
-    H = (J * w[:, None]).T @ J + 0.5 * (Jv * (data.mask / v**2)[:, None]).T @ Jv
+            jit_idx.append(index[name])
+            jit_cols.append(dv(theta[name]) * dth)
+    if jit_idx:
+        C = jnp.stack(jit_cols, axis=1)  # (n, m)
+        idx = jnp.array(jit_idx)
+        cross = 0.5 * J.T @ ((a * w2)[:, None] * C)  # (P, m)
+        H = H.at[:, idx].add(cross).at[idx, :].add(cross.T)
+        H = H.at[idx[:, None], idx[None, :]].add(0.5 * (C * w2[:, None]).T @ C)
     H = _observed_noise_block(H, data, f, u, index, tr)
     if model.has_photometry:
         H = H + _photometry_fisher(model, data, u, names, tr, fixed)
