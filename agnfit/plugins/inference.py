@@ -20,13 +20,15 @@ def map_backend(
     tol: float = 1e-9,
     staged: bool = True,
     continuum_steps: int = 500,
+    continuum_tol: float = 1e-6,
 ):
     """Maximum a posteriori point: Levenberg-Marquardt ``lm`` (default), ``lbfgs`` / ``adam`` (optax) or damped ``newton``.
 
     Staged: the continuum and calibration groups first with the line windows
     masked, then the full model (see :class:`~agnfit.plugins.map.MAP` for the options).
     """
-    return MAP(str(optimizer), float(learning_rate), int(max_steps), float(tol), bool(staged), int(continuum_steps))
+    return MAP(str(optimizer), float(learning_rate), int(max_steps), float(tol), bool(staged), int(continuum_steps),
+               float(continuum_tol))
 
 
 def laplace_backend(num_samples: int = 1000, eig_floor: float = 1e-10):

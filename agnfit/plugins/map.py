@@ -264,6 +264,9 @@ class MAP(AbstractInference):
             ``PATIENCE`` consecutive steps.
         staged: fit the continuum group first with line windows masked.
         continuum_steps: iteration cap of the continuum stage.
+        continuum_tol: ``tol`` of the continuum stage, which only provides the
+            starting point of the full fit (a looser value saves iterations
+            without changing the final optimum).
     """
 
     optimizer: str = "lm"
@@ -272,18 +275,21 @@ class MAP(AbstractInference):
     tol: float = 1e-9
     staged: bool = True
     continuum_steps: int = 500
+    continuum_tol: float = 1e-6
 
     def __check_init__(self):
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(ERR_OPTIMIZER.format(self.optimizer))
         if not (self.max_steps >= 1 and self.continuum_steps >= 1):
             raise ConfigError(f"max_steps and continuum_steps must be >= 1, got {self.max_steps}, {self.continuum_steps}")
-        if not (self.tol > 0 and self.learning_rate > 0):
-            raise ConfigError(f"tol and learning_rate must be positive, got {self.tol}, {self.learning_rate}")
+        if not (self.tol > 0 and self.learning_rate > 0 and self.continuum_tol > 0):
+            raise ConfigError(f"tol, continuum_tol and learning_rate must be positive, got {self.tol}, "
+                              f"{self.continuum_tol}, {self.learning_rate}")
 
-    def _settings(self, max_steps: int) -> tuple:
+    def _settings(self, max_steps: int, tol: float | None = None) -> tuple:
         """(optimizer, lr, max_steps, tol) for :func:`optimize`; the numbers as arrays, so traced."""
-        return self.optimizer, jnp.asarray(float(self.learning_rate)), jnp.asarray(int(max_steps)), jnp.asarray(float(self.tol))
+        tol = self.tol if tol is None else tol
+        return self.optimizer, jnp.asarray(float(self.learning_rate)), jnp.asarray(int(max_steps)), jnp.asarray(float(tol))
 
     def _continuum_stage(self, model, data, u0: dict) -> tuple[dict, dict]:
         cont = model.select(("continuum", "calibration"))
@@ -291,7 +297,7 @@ class MAP(AbstractInference):
             return u0, {}
         cdata = data._replace(mask=data.mask * model.continuum_mask(data.wave))
         names = cont.priors()
-        res = optimize(cont, cdata, {k: u0[k] for k in names}, *self._settings(self.continuum_steps))
+        res = optimize(cont, cdata, {k: u0[k] for k in names}, *self._settings(self.continuum_steps, self.continuum_tol))
         ok, reason, _ = _message(res, self.continuum_steps)
         info = {"loss": float(res.loss), "n_steps": int(res.n_steps), "converged": ok, "reason": reason}
         return {**u0, **res.u}, info
@@ -323,7 +329,8 @@ class MAP(AbstractInference):
         if self.staged and cont.components and len(cont.components) < len(model.components):
             cdata = data._replace(mask=data.mask * jax.vmap(model.continuum_mask)(data.wave))
             names = cont.priors()
-            cres = _optimize_batch(cont, cdata, {k: ub[k] for k in names}, *self._settings(self.continuum_steps))
+            cres = _optimize_batch(cont, cdata, {k: ub[k] for k in names},
+                                   *self._settings(self.continuum_steps, self.continuum_tol))
             ub = {**ub, **cres.u}
             for i in range(n):
                 ok, reason, _ = _message(_member(cres, i), self.continuum_steps)

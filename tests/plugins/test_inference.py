@@ -271,6 +271,7 @@ NON_DEFAULT = {
     "tol": 1e-5,
     "staged": False,
     "continuum_steps": 9,
+    "continuum_tol": 1e-4,
     "num_samples": 11,
     "eig_floor": 1e-6,
     "num_warmup": 13,

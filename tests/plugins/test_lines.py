@@ -234,3 +234,23 @@ def test_config_errors():
     with pytest.raises(ConfigError, match="custom line"):
         narrow_lines("nl", lines=[{"name": "X", "lam": 5000.0}])
     assert set(CATALOGUE) >= set(BROAD) | set(NARROW)
+
+
+@pytest.mark.parametrize("profile", ["gaussian", "gauss_hermite", "lorentzian"])
+def test_slot_jacobian_equals_forward_mode(profile):
+    """The per-slot Jacobian the optimiser uses equals jax.jacfwd of the component."""
+    from agnfit.core.component import AbstractComponent
+
+    comp = broad_lines("b", lines=["Hb", "Ha"], profile=profile, n_gauss=2, tie_balmer=True).restrict(4000.0, 7000.0)
+    nar = narrow_lines("n", lines=["Hb", "OIII_4959", "OIII_5007"], profile=profile)
+    wave = jnp.linspace(4200.0, 6800.0, 700)
+    ctx = EvalContext.constant(70.0)
+    rng = np.random.default_rng(0)
+    for c in (comp, nar):
+        params = {k: jnp.asarray(v * (1.0 + 0.1 * rng.random()) + (0.05 if k.endswith(("h3", "h4")) else 0.0))
+                  for k, v in c.init_values().items()}
+        names = tuple(params)
+        val, jac = c.jacobian(wave, params, ctx, names)
+        ref_val, ref_jac = AbstractComponent.jacobian(c, wave, params, ctx, names)
+        np.testing.assert_allclose(val, ref_val, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(jac, ref_jac, rtol=1e-9, atol=1e-12 * float(jnp.max(jnp.abs(ref_jac))))
