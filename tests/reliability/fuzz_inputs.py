@@ -158,7 +158,8 @@ def _fits_bytes(hdus) -> bytes:
     return buf.getvalue()
 
 
-COLUMN_FORMATS = {"E": np.float32, "D": np.float64, "J": np.int32, "L": np.bool_, "8A": "str"}
+#: numpy dtype of each numeric FITS column format
+COLUMN_DTYPES = {"E": np.float32, "D": np.float64, "J": np.int32}
 
 
 @st.composite
@@ -176,9 +177,10 @@ def fits_columns(draw, names, n: int):
         else:
             base = 3.55 + 1e-4 * np.arange(n) if name.lower() == "loglam" else (
                 3800.0 + 2.0 * np.arange(n) if name.lower().startswith(("wave", "lam")) else np.ones(n))
-            arr = draw(with_specials(base)).astype(COLUMN_FORMATS[fmt] if fmt != "J" else np.float64)
-            if fmt == "J":
-                arr = np.nan_to_num(arr, nan=0, posinf=0, neginf=0).clip(-2**31, 2**31 - 1).astype(np.int32)
+            arr = draw(with_specials(base))
+            if fmt == "J":  # integers cannot hold the NaN/inf specials
+                arr = np.nan_to_num(arr, nan=0, posinf=0, neginf=0).clip(-2**31, 2**31 - 1)
+            arr = arr.astype(COLUMN_DTYPES[fmt])
         cols.append(fits.Column(name=name, format=fmt, array=arr))
     return cols
 
