@@ -123,6 +123,14 @@ class Spectrum:
         photometry: optional broadband photometry that came with the file
             (e.g. SDSS CALIBFLUX), used when a fit is asked for photometry.
         meta: free-form metadata (file name, plate/mjd/fiber, ...).
+
+    Raises:
+        InputTypeError: an array of the wrong dtype (complex, boolean, text,
+            objects) or shape (``lsf_sigma_kms`` of another length).
+        InputError: anything else that cannot be fitted: mismatched lengths,
+            fewer than 10 pixels, wavelengths that are not finite, positive,
+            increasing Angstrom, z outside [0, 8], every pixel masked, an
+            astropy Quantity (use :func:`agnfit.read_spectrum` for units).
     """
 
     wave: np.ndarray
@@ -240,6 +248,11 @@ class Photometry:
         bands: band names as registered filters (speclite ``group-band``).
         mags: AB magnitudes.
         errs: 1-sigma errors (mag).
+
+    Raises:
+        InputTypeError: magnitudes or errors that are not real numbers.
+        InputError: band names that are not a sequence of strings, duplicated
+            bands, or lengths that differ.
     """
 
     bands: tuple
