@@ -222,10 +222,12 @@ class Spectrum:
 
     @property
     def rest_wave(self) -> np.ndarray:
+        """Rest-frame wavelengths (A): wave / (1 + z)."""
         return self.wave / (1.0 + self.z)
 
     @property
     def n_good(self) -> int:
+        """Number of unmasked pixels."""
         return int(self.mask.sum())
 
     def flux_scale(self) -> float:
@@ -338,6 +340,7 @@ class FitData(NamedTuple):
 
     @property
     def n_pix(self) -> int:
+        """Padded length (pixels) of the arrays, the length bucket."""
         return self.wave.shape[-1]
 
 
@@ -361,6 +364,7 @@ def pad_edge(x: np.ndarray, n: int, extrapolate: bool = False) -> np.ndarray:
 
 
 def as_jnp(tree):
+    """The pytree with every leaf as a float64 jax array (the form the compiled fit takes)."""
     import jax
 
     return jax.tree_util.tree_map(lambda a: jnp.asarray(a, dtype=float), tree)
