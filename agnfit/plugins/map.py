@@ -58,6 +58,8 @@ REASONS = {
 
 #: Levenberg-Marquardt damping: start value, factors on rejection / acceptance, bounds
 LM_START, LM_GROW, LM_SHRINK, LM_MIN, LM_MAX = 1e-3, 4.0, 3.0, 1e-12, 1e12
+#: the Levenberg-Marquardt curvature is recomputed after this many accepted steps
+FISHER_REFRESH = 1
 #: largest |gradient| (unconstrained space) accepted as an optimum when damping is at its maximum
 STALL_GRAD = 1e-2
 
@@ -151,17 +153,37 @@ def _newton(f):
 
 
 def _fisher_lm(f, model, data, unravel, names):
-    """(init, step) for Levenberg-Marquardt on the Fisher (Gauss-Newton) curvature; the state is lambda."""
+    """(init, step) for Levenberg-Marquardt on the Fisher (Gauss-Newton) curvature.
+
+    The state is (lambda, curvature, loss, gradient, moved, age). After a
+    rejected step the point has not moved, so its loss, gradient and
+    curvature are reused instead of recomputed; after an accepted one the
+    loss and gradient are always exact, and the curvature is recomputed once
+    it is ``FISHER_REFRESH`` accepted steps old (a slightly stale curvature
+    only changes the step proposals, never which steps are accepted).
+    """
     from .fisher import fisher_matrix
 
     vg = jax.value_and_grad(f)
 
-    def step(x, lam):
-        val, g = vg(x)
-        h = fisher_matrix(model, data, unravel(x), names, unravel(g))
-        return _damped_step(f, x, val, g, h, lam, jnp.diag(h) + 1e-6 * (1.0 + jnp.max(jnp.diag(h))))
+    def init(x):
+        n = x.shape[0]
+        zero = jnp.asarray(0.0, dtype=x.dtype)
+        return (jnp.asarray(LM_START, dtype=x.dtype), jnp.zeros((n, n), x.dtype), zero, jnp.zeros_like(x),
+                jnp.asarray(True), jnp.asarray(FISHER_REFRESH))
 
-    return (lambda x: jnp.asarray(LM_START, dtype=x.dtype)), step
+    def step(x, state):
+        lam, h, val, g, moved, age = state
+        val, g = jax.lax.cond(moved, lambda: vg(x), lambda: (val, g))
+        stale = moved & (age >= FISHER_REFRESH)
+        h = jax.lax.cond(stale, lambda: fisher_matrix(model, data, unravel(x), names, unravel(g)), lambda: h)
+        age = jnp.where(stale, 0, age)
+        out = _damped_step(f, x, val, g, h, lam, jnp.diag(h) + 1e-6 * (1.0 + jnp.max(jnp.diag(h))))
+        _, _, x_new, lam_new, counts = out
+        accepted = jnp.any(x_new != x)
+        return val, g, x_new, (lam_new, h, val, g, accepted, age + accepted), counts
+
+    return init, step
 
 
 @eqx.filter_jit
@@ -215,6 +237,7 @@ def optimize(model, data, u0: dict, optimizer: str, lr: float, max_steps: int, t
     status = jnp.where(~finite, NON_FINITE, jnp.where(calm >= PATIENCE, CONVERGED, MAX_STEPS))
     if optimizer in ("lm", "newton"):
         _, state_end, *_ = carry_end
+        state_end = state_end[0] if isinstance(state_end, tuple) else state_end  # lambda
         # at the optimum round-off also rejects every step; only a large gradient means stuck
         stuck = (state_end >= LM_MAX) & (g_good > STALL_GRAD)
         status = jnp.where((status == CONVERGED) & stuck, STALLED, status)
