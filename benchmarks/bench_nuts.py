@@ -1,0 +1,223 @@
+"""NUTS on the full default model, started from MAP: wall time to r-hat < 1.01 for every parameter,
+bulk ESS and ESS per second of the host fraction and the broad Hbeta FWHM.
+
+    python benchmarks/bench_nuts.py                               # full default model, 4 chains
+    python benchmarks/bench_nuts.py --quick                       # small model, short chains
+    python benchmarks/bench_nuts.py --ladder 250:250,500:500,1000:1000 --chains 4 --all
+
+One spectrum is simulated from the full default model (``benchlib.sim``: a
+z ~ 0.15 quasar, host fraction 0.4 at 5100 A, S/N 20, 3841 pixels). It is
+fitted with agnfit's staged backend, ``Staged(MAP(), NUTS(num_warmup=W,
+num_samples=S, num_chains=4))``, for each rung ``W:S`` of ``--ladder`` in turn,
+until a rung reaches max r-hat < 1.01 over all parameters (``--all`` runs every
+rung). agnfit compiles the sampler once per (model structure, settings), so
+each rung compiles anew (the persistent compilation cache starts empty); JAX's
+monitoring events separate that compilation from the run. The MAP stage is timed on its own beforehand (warm), and the
+NUTS time is the staged run minus compilation minus that MAP time.
+
+For each rung the table gives the worst split r-hat and the smallest bulk ESS
+over all parameters (from the Posterior's diagnostics), the bulk ESS
+(``numpyro.diagnostics.effective_sample_size`` of the rank-normalised draws)
+of the derived ``host_fraction.5100`` and ``broad_lines.Hb.fwhm``, computed
+from every draw with the chains kept apart, their ESS per second of NUTS time,
+and how many draws per chain the run needed before every parameter's r-hat on
+the draws so far fell below 1.01. "Time to r-hat < 1.01" is the MAP + NUTS
+wall time of the first rung whose full run reaches it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import CompileTimer, Stopwatch, fresh_compilation_cache, print_header, table  # noqa: E402
+
+RHAT_TARGET = 1.01
+DERIVED = ("host_fraction.5100", "broad_lines.Hb.fwhm")
+
+#: the small model of --quick (as in bench_fit): the Hbeta region, 16 parameters
+QUICK = {
+    "data": {"deredden": False, "wave_range": [4000.0, 5600.0]},
+    "components": {
+        "power_law": {"type": "power_law", "wave0": 5100.0},
+        "feii_optical": {"type": "feii", "template": "bg92_optical"},
+        "broad_lines": {"type": "broad_lines", "lines": ["Hg", "Hb"]},
+        "narrow_lines": {"type": "narrow_lines", "lines": ["Hb", "OIII_4959", "OIII_5007"]},
+    },
+    "likelihood": {"frac_jitter": False, "add_jitter": True},
+}
+
+
+def setup(spec, cfg):
+    """(model, FitData) of ``spec`` exactly as ``agnfit.fit`` builds them."""
+    from agnfit import fit as fitmod
+
+    if hasattr(fitmod, "setup_fit"):
+        s = fitmod.setup_fit(spec, cfg)
+        return s.model, s.prep.data
+    from agnfit.build import build_model
+    from agnfit.prepare import prepare
+
+    prep = prepare(spec, cfg)
+    return build_model(cfg, prep.rest_range, with_photometry=False, name=spec.name), prep.data
+
+
+def max_rhat(samples: dict) -> tuple[float, str]:
+    """Worst split r-hat over all parameters of (chains, draws) samples (constant sites ignored)."""
+    from numpyro.diagnostics import split_gelman_rubin
+
+    worst = (1.0, "")
+    for k, v in samples.items():
+        x = np.asarray(v, float).reshape(v.shape[0], v.shape[1], -1)
+        for i in range(x.shape[2]):
+            if np.ptp(x[..., i]) == 0:
+                continue
+            r = float(split_gelman_rubin(x[..., i]))
+            if not np.isfinite(r) or r > worst[0]:
+                worst = (r, k)
+    return worst
+
+
+def draws_to_converge(samples: dict, step: int) -> int | None:
+    """Smallest prefix (draws per chain, multiple of ``step``) whose r-hat is below the target for every parameter."""
+    n = next(iter(samples.values())).shape[1]
+    for k in range(max(step, 20), n + 1, step):
+        r, _ = max_rhat({name: v[:, :k] for name, v in samples.items()})
+        if np.isfinite(r) and r < RHAT_TARGET:
+            return k
+    return None
+
+
+def derived_chains(model, data, cfg, z: float, samples: dict) -> dict:
+    """The derived quantities of :data:`DERIVED` for every draw, shaped (chains, draws)."""
+    from agnfit.core.derived import compute_derived_samples, derived_settings
+
+    c, d = next(iter(samples.values())).shape[:2]
+    flat = {k: np.asarray(v).reshape(c * d) for k, v in samples.items()}
+    values = compute_derived_samples(model, flat, data, derived_settings(cfg, z))
+    return {k: np.asarray(values[k]).reshape(c, d) for k in DERIVED if k in values}
+
+
+def bulk_ess(x: np.ndarray) -> float:
+    from numpyro.diagnostics import effective_sample_size
+
+    from agnfit.plugins.nuts import rank_normalize
+
+    return float(effective_sample_size(rank_normalize(np.asarray(x, float)))) if np.ptp(x) > 0 else float("nan")
+
+
+def run_rung(model, data, cfg, z, warmup: int, samples: int, opts) -> dict:
+    from agnfit.plugins.map import MAP
+    from agnfit.plugins.nuts import NUTS
+    from agnfit.plugins.staged import Staged
+
+    import jax
+
+    timer = CompileTimer.install()
+    nuts = NUTS(num_warmup=warmup, num_samples=samples, num_chains=opts.chains, dense_mass=opts.dense)
+    before = timer.snapshot()
+    with Stopwatch() as sw:
+        post = Staged(MAP(), nuts).run(model, data, jax.random.PRNGKey(opts.seed))
+    compile_s = CompileTimer.diff(timer.snapshot(), before)["total"]
+    diag = post.diagnostics
+    chains = {k: np.asarray(v) for k, v in post.samples.items()}
+    worst = max_rhat(chains)
+    ess_all = [float(np.nanmin(v)) for v in diag.get("ess_bulk", {}).values() if np.size(v) and np.isfinite(v).any()]
+    der = derived_chains(model, data, cfg, z, chains)
+    nuts_s = max(sw.seconds - compile_s - opts.map_seconds, 1e-9)
+    row = {"warmup": warmup, "samples": samples, "wall": sw.seconds, "compile": compile_s, "nuts": nuts_s,
+           "rhat": worst[0], "rhat_param": worst[1], "ess_min": min(ess_all) if ess_all else float("nan"),
+           "divergences": int(diag.get("divergences", 0)), "tree": float(diag.get("mean_tree_size", float("nan"))),
+           "draws_needed": draws_to_converge(chains, max(samples // 20, 10))}
+    for k in DERIVED:
+        ess = bulk_ess(der[k]) if k in der else float("nan")
+        row[f"ess:{k}"] = ess
+        row[f"ess_per_s:{k}"] = ess / nuts_s
+        row[f"median:{k}"] = float(np.median(der[k])) if k in der else float("nan")
+    return row
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true",
+                   help="small model (16 parameters), 1500 pixels, ladder 100:100,200:200")
+    p.add_argument("--ladder", default=None,
+                   help="comma-separated warmup:samples rungs (default 250:250,500:500,1000:1000)")
+    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--dense", action="store_true", help="dense mass matrix")
+    p.add_argument("--all", action="store_true", help="run every rung, not only up to the first that converges")
+    p.add_argument("--npix", type=int, default=None, help="pixels (default SDSS grid, 3841; quick 1500)")
+    p.add_argument("--seed", type=int, default=0)
+    opts = p.parse_args(argv)
+    warnings.simplefilter("ignore")
+    ladder = [tuple(int(x) for x in r.split(":")) for r in (opts.ladder or ("100:100,200:200" if opts.quick else
+                                                                             "250:250,500:500,1000:1000")).split(",")]
+    fresh_compilation_cache()  # compile times of a first run; the user's cache untouched
+    import jax
+
+    import agnfit
+    from agnfit.plugins.map import MAP
+    from benchlib.sim import default_spectra
+
+    cfg = agnfit.load_config(QUICK if opts.quick else None)
+    print_header("bench_nuts: NUTS from MAP, time to r-hat < 1.01 and ESS per second",
+                 {"model": "quick: power law + Fe II + Hbeta/Hgamma lines" if opts.quick else "full default model",
+                  "chains": f"{opts.chains} ({'dense' if opts.dense else 'diagonal'} mass matrix)"})
+    spec = default_spectra(1, cfg, seed=opts.seed, npix=opts.npix or (1500 if opts.quick else None))[0]
+    model, data = setup(spec, cfg)
+    n_par = len(model.init_values())
+    timer = CompileTimer.install()
+    with Stopwatch() as sw1:
+        MAP().run(model, data, jax.random.PRNGKey(opts.seed))
+    c1 = timer.snapshot()["total"]
+    with Stopwatch() as sw2:
+        mp = MAP().run(model, data, jax.random.PRNGKey(opts.seed))
+    opts.map_seconds = sw2.seconds
+    print(f"{spec.name}: z = {spec.z:.3f}, {spec.wave.size} pixels, {len(model.components)} components, "
+          f"{n_par} parameters")
+    print(f"MAP: first run {sw1.seconds:.1f} s (compilation {c1:.1f} s), warm run {sw2.seconds:.2f} s; {mp.message}\n",
+          flush=True)
+
+    rows, reached = [], None
+    for warmup, samples in ladder:
+        r = run_rung(model, data, cfg, spec.z, warmup, samples, opts)
+        rows.append(r)
+        print(f"rung {warmup}:{samples} done: {r['wall']:.1f} s, max r-hat {r['rhat']:.4f}", flush=True)
+        if reached is None and r["rhat"] < RHAT_TARGET:
+            reached = r
+            if not opts.all:
+                break
+    heads = ["warmup", "samples", "compile [s]", "MAP [s]", "NUTS [s]", "max r-hat", "worst parameter", "min ESS (all)",
+             "ESS host_fraction.5100", "ESS Hb.fwhm", "ESS/s host", "ESS/s Hb.fwhm", "divergences", "mean tree",
+             "draws to r-hat<1.01"]
+    body = [[r["warmup"], r["samples"], r["compile"], opts.map_seconds, r["nuts"], f"{r['rhat']:.4f}", r["rhat_param"],
+             r["ess_min"], r[f"ess:{DERIVED[0]}"], r[f"ess:{DERIVED[1]}"], r[f"ess_per_s:{DERIVED[0]}"],
+             r[f"ess_per_s:{DERIVED[1]}"], r["divergences"], r["tree"],
+             r["draws_needed"] if r["draws_needed"] is not None else f"> {r['samples']}"] for r in rows]
+    print()
+    print(table(heads, body))
+    last = rows[-1]
+    print(f"\nposterior medians (last rung): host_fraction.5100 = {last['median:' + DERIVED[0]]:.4g}, "
+          f"broad_lines.Hb.fwhm = {last['median:' + DERIVED[1]]:.5g} km/s")
+    if reached is not None:
+        print(f"time to r-hat < {RHAT_TARGET} for all {n_par} parameters: {opts.map_seconds + reached['nuts']:.1f} s "
+              f"(MAP {opts.map_seconds:.1f} s + NUTS {reached['nuts']:.1f} s, {reached['warmup']} warmup + "
+              f"{reached['samples']} draws x {opts.chains} chains; "
+              f"compilation {reached['compile']:.1f} s not included)")
+    else:
+        print(f"no rung reached r-hat < {RHAT_TARGET}: extend --ladder")
+    return 0
+
+
+if __name__ == "__main__":
+    t0 = time.perf_counter()
+    rc = main()
+    print(f"\n(total benchmark time {time.perf_counter() - t0:.0f} s)")
+    sys.exit(rc)
