@@ -110,14 +110,34 @@ def photometry_arrays(model, params: dict, prep, phot: Photometry | None) -> dic
     d = prep.data
     p = {k: jnp.asarray(v) for k, v in params.items()}
     mags = np.asarray(_synthetic_mags(model, p, d))
+    kept = np.asarray(d.phot_mask) > 0
+    obs, err = _reported_mags(prep.bands, kept, d, phot)
     return {
         "bands": list(prep.bands),
-        "kept": np.asarray(d.phot_mask) > 0,
-        "mag_obs": np.asarray(d.phot_mag),
-        "mag_err": np.asarray(d.phot_err),
+        "kept": kept,
+        "mag_obs": obs,
+        "mag_err": err,
         "mag_model": mags,
         "wave_eff": np.asarray(getattr(model.photsys, "effective_wave", np.full(len(prep.bands), np.nan))),
     }
+
+
+def _reported_mags(bands, kept, data, phot: Photometry | None):
+    """Observed magnitudes and errors (AB mag) to report per band.
+
+    Kept bands: what was fitted. Dropped bands (reason in ``info["dropped_bands"]``):
+    the catalogue value when it is a plausible magnitude (5-40 mag, positive
+    error), else NaN; never the placeholder the fit carries for them.
+    """
+    obs = np.where(kept, np.asarray(data.phot_mag, float), np.nan)
+    err = np.where(kept, np.asarray(data.phot_err, float), np.nan)
+    if phot is not None:
+        given = {b: (float(m), float(e)) for b, m, e in zip(phot.bands, np.asarray(phot.mags), np.asarray(phot.errs))}
+        for i, b in enumerate(bands):
+            m, e = given.get(b, (np.nan, np.nan))
+            if not kept[i] and 5.0 < m < 40.0 and 0.0 < e < np.inf:
+                obs[i], err[i] = m, e
+    return obs, err
 
 
 @checked(hint="Pass an agnfit.Spectrum (agnfit.read_spectrum reads files and arrays) and an agnfit.Photometry or None")
