@@ -99,9 +99,9 @@ def test_medband_system_ab_zero_point_and_speclite_agreement(installed):
     # a flat f_nu source of AB magnitude 20 in every band
     flat = lambda w: 10 ** (-0.4 * (20.0 + 48.60)) * 2.99792458e18 / w**2  # noqa: E731
     np.testing.assert_allclose(own.magnitudes(flat(own.wave)), 20.0, atol=1e-9)
-    # a quasar-like power law: the two integrations of the same curves agree
+    # a quasar-like power law: the medband system and the registered filters see the same curves
     pl = lambda w: 1e-16 * (w / 5000.0) ** -1.5  # noqa: E731
-    np.testing.assert_allclose(own.magnitudes(pl(own.wave)), resampled.magnitudes(pl(resampled.wave)), atol=2e-3)
+    np.testing.assert_allclose(own.magnitudes(pl(own.wave)), resampled.magnitudes(pl(resampled.wave)), atol=1e-9)
     np.testing.assert_allclose(own.effective_wave, np.arange(4100.0, 8501.0, 400.0), atol=2.0)
     with pytest.raises(Exception, match="speclite"):
         medband_system(["medband-m410", "sdss2010-r"])

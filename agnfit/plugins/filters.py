@@ -54,8 +54,15 @@ def _load_band(band: str):
 
 def band_grid(band: str, n_grid: int = N_GRID):
     """Uniform observed-frame grid (A) over the band's support and the response on it."""
-    wave, resp = _load_band(band)
+    return uniform_curve(*_load_band(band), n_grid)
+
+
+def uniform_curve(wave, resp, n_grid: int = N_GRID):
+    """A response curve resampled to ``n_grid`` uniform points over its support (A), zero response outside."""
+    wave, resp = np.asarray(wave, float), np.asarray(resp, float)
     nz = np.nonzero(resp > 0)[0]
+    if nz.size == 0:
+        raise ConfigError("a filter response curve must be positive somewhere")
     lo, hi = wave[max(nz[0] - 1, 0)], wave[min(nz[-1] + 1, wave.size - 1)]
     grid = np.linspace(lo, hi, n_grid)
     return grid, np.interp(grid, wave, resp)
@@ -63,6 +70,10 @@ def band_grid(band: str, n_grid: int = N_GRID):
 
 class SpecliteSystem(AbstractPhotometricSystem):
     """AB magnitudes for named bands, each integrated on a uniform grid of ``n_grid`` points.
+
+    Any set of response curves can be made into one with :func:`curve_system`
+    (a plugin's own filter set, e.g.); :func:`speclite_system` does it for
+    registered filters.
 
     Attributes:
         bands: band names (registered filters).
@@ -107,9 +118,26 @@ def speclite_system(bands, n_grid: int = N_GRID) -> SpecliteSystem:
     reg = get_registry()
     for b in bands:
         reg.get("filter", b)  # clear error with close matches for unknown names
+    return curve_system(bands, [_load_band(b) for b in bands], n_grid)
+
+
+def curve_system(bands, curves, n_grid: int = N_GRID) -> SpecliteSystem:
+    """Photometric system for ``bands`` given their response curves.
+
+    Args:
+        bands: band names.
+        curves: one (observed wavelength in A, photon response) pair of arrays per band.
+        n_grid: points of each band's uniform integration grid.
+
+    AB magnitudes: f_nu = integral(f_lambda T lambda dlambda) / integral(T c / lambda dlambda)
+    (photon-counting response T), by the trapezoid rule on the uniform grid.
+    """
+    bands = tuple(bands)
+    if len(curves) != len(bands):
+        raise ConfigError(f"curve_system: {len(bands)} bands but {len(curves)} response curves")
     grids, resps, weights = [], [], []
-    for b in bands:
-        g, r = band_grid(b, n_grid)
+    for wave, resp in curves:
+        g, r = uniform_curve(wave, resp, n_grid)
         tw = np.zeros_like(g)
         dg = np.diff(g)
         tw[:-1] += dg / 2

@@ -32,16 +32,12 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
-import equinox as eqx
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from agnfit.core.data import Photometry
-from agnfit.core.photometry import AbstractPhotometricSystem
+from agnfit.plugins.filters import curve_system
 from agnfit.errors import ConfigError
 
-C_AA_S = 2.99792458e18  # speed of light, A/s
 GROUP = "medband"
 CENTRES_A = tuple(4100.0 + 400.0 * i for i in range(12))
 FWHM_A = 300.0
@@ -100,63 +96,18 @@ def filter_loaders() -> dict:
     return {b: functools.partial(read_table, b) for b in BANDS}
 
 
-class MedbandSystem(AbstractPhotometricSystem):
-    """AB magnitudes in medband bands, integrated on the tables' own wavelength nodes.
+def medband_system(bands):
+    """The ``medband`` photometric system over ``bands`` (each one of :data:`BANDS`).
 
-    Attributes:
-        bands: band names.
-        wave: observed-frame wavelengths (n_band, n_node) of the tables, A.
-        weights: f_nu = sum(weights * f_lambda): trapezoid weights of
-            T lambda dlambda divided by integral(T c / lambda dlambda), in A/Hz,
-            so f_lambda in erg/s/cm^2/A gives f_nu in erg/s/cm^2/Hz.
-        resp: the responses on ``wave`` (for coverage checks and plots).
+    The magnitudes are integrated by agnfit's own machinery for tabulated
+    response curves (:func:`agnfit.plugins.filters.curve_system`); what this
+    system adds is that it only accepts medband bands, with a clear error.
     """
-
-    bands: tuple = eqx.field(static=True)
-    wave: jax.Array
-    weights: jax.Array
-    resp: jax.Array
-
-    def magnitudes(self, flux_lambda):
-        fnu = jnp.sum(self.weights * flux_lambda, axis=-1)
-        return -2.5 * jnp.log10(jnp.maximum(fnu, 1e-60)) - 48.60
-
-    def coverage(self, wave_min, wave_max):
-        w, r = np.asarray(self.wave), np.asarray(self.resp)
-        inside = (w >= wave_min) & (w <= wave_max)
-        return np.trapezoid(np.where(inside, r, 0.0), w, axis=-1) / np.trapezoid(r, w, axis=-1)
-
-    @property
-    def effective_wave(self) -> np.ndarray:
-        """Response-weighted mean wavelength of each band (A)."""
-        w, r = np.asarray(self.wave), np.asarray(self.resp)
-        return np.trapezoid(r * w, w, axis=-1) / np.trapezoid(r, w, axis=-1)
-
-
-def _trapezoid_weights(wave: np.ndarray) -> np.ndarray:
-    tw = np.zeros_like(wave)
-    dw = np.diff(wave)
-    tw[:-1] += dw / 2.0
-    tw[1:] += dw / 2.0
-    return tw
-
-
-def medband_system(bands) -> MedbandSystem:
-    """The ``medband`` photometric system over ``bands`` (each one of :data:`BANDS`)."""
     bands = tuple(bands)
     bad = [b for b in bands if b not in BANDS]
     if bad or not bands:
         raise ConfigError(ERR_BANDS.format(known=list(BANDS), bad=bad))
-    waves, weights, resps = [], [], []
-    for b in bands:
-        wave, resp = read_table(b)
-        tw = _trapezoid_weights(wave)
-        denom = np.sum(tw * resp * C_AA_S / wave)
-        waves.append(wave)
-        resps.append(resp)
-        weights.append(tw * resp * wave / denom)
-    arr = [jnp.asarray(np.array(x)) for x in (waves, weights, resps)]
-    return MedbandSystem(bands, *arr)
+    return curve_system(bands, [read_table(b) for b in bands])
 
 
 def photometry_from_ujy(bands, flux_ujy, err_ujy) -> Photometry:
