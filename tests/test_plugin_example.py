@@ -5,9 +5,7 @@ set (``bc03_eigen``) and an inference backend (``sample_adaptive``); each is
 selected in a config and fitted to a simulated spectrum.
 """
 
-import importlib
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +18,7 @@ from agnfit import Observation, fit, load_config, simulate
 from agnfit.core.component import EvalContext
 from agnfit.core.names import local_params
 from agnfit.registry import manager
+from pip_install import installed_distribution
 from agnfit.simulate import true_model
 
 PKG = Path(__file__).resolve().parents[1] / "examples" / "agnfit-plugin-example"
@@ -29,23 +28,9 @@ NO_JITTER = {"frac_jitter": False, "add_jitter": False}
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    """The package pip-installed into a temporary folder put on sys.path (built from a copy, the tree stays clean)."""
-    src = tmp_path_factory.mktemp("src") / "agnfit-plugin-example"
-    shutil.copytree(PKG, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(src)],
-        check=True, capture_output=True,
-    )
-    sys.path.insert(0, str(target))
-    importlib.invalidate_caches()
-    manager.reset_registry()
-    yield target
-    sys.path.remove(str(target))
-    for mod in [m for m in sys.modules if m.startswith("agnfit_plugin_example")]:
-        del sys.modules[mod]
-    manager.reset_registry()
+    """The package pip-installed into a temporary folder put on sys.path."""
+    with installed_distribution(PKG, tmp_path_factory.mktemp("plugin"), "agnfit_plugin_example") as target:
+        yield target
 
 
 def _plugins_listing(env) -> dict:

@@ -9,26 +9,15 @@ import numpy as np
 import pytest
 
 from agnfit.registry import manager
+from pip_install import installed_distribution
 
 PKG = Path(__file__).parent / "plugin_package"
 
 
 @pytest.fixture(scope="module")
 def installed_plugin(tmp_path_factory):
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(PKG)],
-        check=True, capture_output=True,
-    )
-    sys.path.insert(0, str(target))
-    import importlib
-
-    importlib.invalidate_caches()
-    manager.reset_registry()
-    yield target
-    sys.path.remove(str(target))
-    manager.reset_registry()
+    with installed_distribution(PKG, tmp_path_factory.mktemp("plugin"), "agnfit_testplugin") as target:
+        yield target
 
 
 def test_registry_lists_plugin_entries_with_origin(installed_plugin):
