@@ -29,7 +29,7 @@ import numpyro.distributions as dist
 from ..core.component import AbstractComponent
 from ..errors import ConfigError
 from ..registry.hookspecs import hookimpl
-from .broaden import LogTemplates
+from .broaden import C_KMS, LogTemplates
 
 # the SSP grid and option helpers live in .ssp; re-exported here for existing imports
 from .ssp import (  # noqa: F401
@@ -93,9 +93,9 @@ class BroadenedBasis(eqx.Module):
 
     def __call__(self, wave, coeffs, sigma, dv, ctx):
         """sum_k coeffs[k] template_k, broadened and shifted, at rest ``wave`` (A); 0 outside the coverage."""
-        f = self.templates.broadened(coeffs, self.kernel_sigma(sigma, ctx), dv)
+        f = self.templates.broadened(coeffs, self.kernel_sigma(sigma, ctx))
         lnw = jnp.log(jnp.maximum(jnp.asarray(wave, f.dtype), 1e-30))
-        return self.templates.interp(lnw, f)
+        return self.templates.interp(lnw - dv / C_KMS, f)  # the shift moves the sampling points
 
     def overlaps(self, wave_min: float, wave_max: float) -> bool:
         """Whether the rest range [wave_min, wave_max] (A) overlaps the templates' coverage."""
