@@ -3,6 +3,7 @@ bulk ESS and ESS per second of the host fraction and the broad Hbeta FWHM.
 
     python benchmarks/bench_nuts.py                               # full default model, 4 chains
     python benchmarks/bench_nuts.py --quick                       # small model, short chains
+    python benchmarks/bench_nuts.py --quick --host                # the same with a two-SSP host
     python benchmarks/bench_nuts.py --ladder 250:250,500:500,1000:1000 --chains 4 --all
 
 One spectrum is simulated from the full default model (``benchlib.sim``: a
@@ -53,6 +54,8 @@ QUICK = {
     },
     "likelihood": {"frac_jitter": False, "add_jitter": True},
 }
+#: the two-SSP host that ``--quick --host`` adds (then the host fraction has samples too; NUTS is much slower)
+QUICK_HOST = {"type": "host_dsps", "ages": [1.0, 10.0], "logzsol": [0.0]}
 
 
 def setup(spec, cfg):
@@ -148,6 +151,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true",
                    help="small model (16 parameters), 1500 pixels, ladder 100:100,200:200")
+    p.add_argument("--host", action="store_true", help="with --quick: add a two-SSP host (20 parameters)")
     p.add_argument("--ladder", default=None,
                    help="comma-separated warmup:samples rungs (default 250:250,500:500,1000:1000)")
     p.add_argument("--chains", type=int, default=4)
@@ -166,9 +170,15 @@ def main(argv=None) -> int:
     from agnfit.plugins.map import MAP
     from benchlib.sim import default_spectra
 
-    cfg = agnfit.load_config(QUICK if opts.quick else None)
+    comps = dict(QUICK["components"])
+    if opts.host:  # after the AGN continuum, before the lines
+        comps = {k: v for k, v in [*list(comps.items())[:2], ("host", QUICK_HOST), *list(comps.items())[2:]]}
+    quick = {**QUICK, "components": comps}
+    cfg = agnfit.load_config(quick if opts.quick else None)
+    host = " + host" if opts.host else ""
+    model_name = f"quick: power law + Fe II{host} + Hbeta/Hgamma lines" if opts.quick else "full default model"
     print_header("bench_nuts: NUTS from MAP, time to r-hat < 1.01 and ESS per second",
-                 {"model": "quick: power law + Fe II + Hbeta/Hgamma lines" if opts.quick else "full default model",
+                 {"model": model_name,
                   "chains": f"{opts.chains} ({'dense' if opts.dense else 'diagonal'} mass matrix)"})
     spec = default_spectra(1, cfg, seed=opts.seed, npix=opts.npix or (1500 if opts.quick else None))[0]
     model, data = setup(spec, cfg)
