@@ -90,7 +90,13 @@ def ensure_sheap(venv: Path, python: str | None, timeout: float) -> tuple[Path |
         check = subprocess.run([str(exe), "-c", "import sheap; print(sheap.__version__)"], capture_output=True,
                                text=True)
         if check.returncode:
-            return None, f"sheap installed but 'import sheap' fails:\n{check.stderr.strip()[-2500:]}"
+            v = subprocess.run([str(exe), "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True,
+                               text=True).stdout.split()
+            hint = ""
+            if len(v) == 2 and tuple(int(x) for x in v) < MIN_PYTHON:
+                hint = (f" (this environment has Python {'.'.join(v)}; sheap needs >= "
+                        f"{'.'.join(map(str, MIN_PYTHON))}: remove {venv} or pass another --venv)")
+            return None, f"sheap installed but 'import sheap' fails{hint}:\n{check.stderr.strip()[-2500:]}"
     return exe, f"sheap {check.stdout.strip()} in {venv}"
 
 
