@@ -126,6 +126,20 @@ def _read(rec: dict):
     return spec
 
 
+def _catalogue_items(objdir: Path) -> list[Path]:
+    """One entry per saved result: its ``.row.json`` row, or the ``.h5`` itself when the row is missing.
+
+    A run killed between writing an object's result and its row leaves the
+    result without a row; the object counts as done on resume, so its row is
+    read from the result instead of being lost from the catalogue.
+    """
+    items = []
+    for h5 in sorted(objdir.glob("*.h5")):
+        row = h5.with_name(h5.name[: -len(".h5")] + ".row.json")
+        items.append(row if row.is_file() else h5)
+    return items
+
+
 def _done(path: Path, digest: str, config_toml: str) -> bool:
     if not path.is_file():
         return False
@@ -236,7 +250,7 @@ def run_batch(source, opts: BatchOptions) -> BatchSummary:
     bar.close()
     from .io.results import write_catalogue
 
-    rows = sorted((out / "objects").glob("*.row.json"))
+    rows = _catalogue_items(out / "objects")
     catalogue = write_catalogue(rows, out / "catalogue", mixed=opts.mixed) if rows else []
     return BatchSummary(
         n_total=len(records),

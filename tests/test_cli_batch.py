@@ -134,3 +134,15 @@ def test_batch_on_dask_local_cluster(tmp_path, config_file):
     assert (s.n_done, s.n_failed) == (4, 0)
     cat = Table.read(tmp_path / "out" / "catalogue.fits")
     assert len(cat) == 4 and np.all(cat["converged"])
+
+
+def test_result_without_its_row_still_reaches_the_catalogue(tmp_path, config_file):
+    """A kill between an object's result and its catalogue row loses nothing on resume."""
+    write_spectra(tmp_path / "in", 3, seed=300)
+    opts = BatchOptions(out=tmp_path / "out", config=str(config_file), batch_size=3, progress=False)
+    run_batch(tmp_path / "in", opts)
+    (tmp_path / "out" / "objects" / "obj001.row.json").unlink()
+    s = run_batch(tmp_path / "in", opts)
+    assert (s.n_done, s.n_skipped) == (0, 3)
+    cat = Table.read(tmp_path / "out" / "catalogue.fits")
+    assert sorted(cat["name"]) == ["obj000", "obj001", "obj002"]
