@@ -17,6 +17,11 @@ if not _jax.config.jax_compilation_cache_dir:
         "jax_compilation_cache_dir",
         _os.path.join(_os.path.expanduser(_os.environ.get("AGNFIT_CACHE_DIR", "~/.cache/agnfit")), "jax"),
     )
+# JAX caches only programs that took >= 1 s to compile by default; a fit is made of
+# many sub-second ones too (derived quantities, model spectra), so cache all of them
+# unless the user chose a threshold ($JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS).
+if "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in _os.environ:
+    _jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 from .errors import (  # noqa: E402
     AgnfitError,
