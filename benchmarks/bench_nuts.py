@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -38,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import CompileTimer, Stopwatch, fresh_compilation_cache, print_header, table  # noqa: E402
+from benchlib import CompileTimer, Stopwatch, fresh_compilation_cache, print_header, run_script, table  # noqa: E402
 
 RHAT_TARGET = 1.01
 DERIVED = ("host_fraction.5100", "broad_lines.Hb.fwhm")
@@ -227,7 +226,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    t0 = time.perf_counter()
-    rc = main()
-    print(f"\n(total benchmark time {time.perf_counter() - t0:.0f} s)")
-    sys.exit(rc)
+    run_script(main)

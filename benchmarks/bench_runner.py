@@ -45,7 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import Stopwatch, print_header, table  # noqa: E402
+from benchlib import Stopwatch, print_header, run_script, table  # noqa: E402
 
 FIT_TOML = """\
 [data]
@@ -248,7 +248,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    t0 = time.perf_counter()
-    rc = main()
-    print(f"\n(total benchmark time {time.perf_counter() - t0:.0f} s)")
-    sys.exit(rc)
+    run_script(main)

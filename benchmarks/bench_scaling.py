@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import CompileTimer, Stopwatch, fresh_compilation_cache, block_time, print_header, table  # noqa: E402
+from benchlib import CompileTimer, Stopwatch, fresh_compilation_cache, block_time, print_header, run_script, table  # noqa: E402
 
 PIXELS = (1000, 2000, 4000, 8000, 16000)
 QUICK_PIXELS = (1000, 4000)
@@ -155,7 +154,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    t0 = time.perf_counter()
-    rc = main()
-    print(f"\n(total benchmark time {time.perf_counter() - t0:.0f} s)")
-    sys.exit(rc)
+    run_script(main)

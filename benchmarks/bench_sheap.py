@@ -40,14 +40,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from benchlib import CompileTimer, Stopwatch, fresh_compilation_cache, median, print_header, table  # noqa: E402
+from benchlib import CompileTimer, Stopwatch, fresh_compilation_cache, median, print_header, run_script, table  # noqa: E402
 
 MIN_PYTHON = (3, 12)
 
@@ -200,7 +199,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    t0 = time.perf_counter()
-    rc = main()
-    print(f"\n(total benchmark time {time.perf_counter() - t0:.0f} s)")
-    sys.exit(rc)
+    run_script(main)

@@ -134,3 +134,14 @@ def table(headers: list[str], rows: list[list]) -> str:
     out = [line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(r) for r in cells]
     return "\n".join(out)
+
+
+def run_script(main) -> None:
+    """Run a benchmark's ``main()``, print the total wall time and exit with its return code."""
+    import sys
+    import time
+
+    t0 = time.perf_counter()
+    rc = main()
+    print(f"\n(total benchmark time {time.perf_counter() - t0:.0f} s)")
+    sys.exit(rc)
