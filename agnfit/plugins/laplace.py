@@ -99,7 +99,7 @@ class Laplace(AbstractInference):
         if init is None or init.kind != "map" or init.unconstrained is None:
             mode = self.start.run(model, data, key, init)
         u = {k: jnp.asarray(v) for k, v in start_point(model, data, mode).items()}
-        return self._from_mode(model, data, key, mode, np.asarray(potential_hessian(model, data, u)))
+        return self._from_mode(model, data, key, mode, u, np.asarray(potential_hessian(model, data, u)))
 
     def run_batch(self, model, data, n: int, keys) -> list[Posterior]:
         """``run`` for ``n`` spectra (``data`` batched on a leading axis): MAP and Hessians vmapped.
@@ -111,11 +111,10 @@ class Laplace(AbstractInference):
         modes = self.start.run_batch(model, data, n)
         ub = {k: jnp.stack([jnp.asarray(m.unconstrained[k]) for m in modes]) for k in modes[0].unconstrained}
         hess = np.asarray(_hessian_batch(model, data, ub))
-        return [self._from_mode(model, _member(data, i), keys[i], modes[i], hess[i]) for i in range(n)]
+        return [self._from_mode(model, _member(data, i), keys[i], modes[i], _member(ub, i), hess[i]) for i in range(n)]
 
-    def _from_mode(self, model, data, key, mode: Posterior, hess: np.ndarray) -> Posterior:
-        """The Gaussian posterior given the MAP posterior ``mode`` and the Hessian there."""
-        u = {k: jnp.asarray(v) for k, v in start_point(model, data, mode).items()}
+    def _from_mode(self, model, data, key, mode: Posterior, u: dict, hess: np.ndarray) -> Posterior:
+        """The Gaussian posterior given the MAP posterior ``mode``, its unconstrained point ``u`` and the Hessian there."""
         diag = {"map": {"converged": mode.converged, "message": mode.message, **mode.diagnostics}}
         if not np.all(np.isfinite(hess)):
             return self._degenerate(mode, diag, "Hessian at the MAP point is not finite")

@@ -315,15 +315,17 @@ class MAP(AbstractInference):
         return self.optimizer, jnp.asarray(float(self.learning_rate)), jnp.asarray(int(max_steps)), jnp.asarray(float(tol))
 
     def _continuum_stage(self, model, data, u0: dict) -> tuple[dict, dict]:
-        cont = model.select(("continuum", "calibration"))
-        if not cont.components or len(cont.components) == len(model.components):
+        problem = _continuum_problem(model, data, batched=False)
+        if problem is None:
             return u0, {}
-        cdata = data._replace(mask=data.mask * model.continuum_mask(data.wave))
-        names = cont.priors()
-        res = optimize(cont, cdata, {k: u0[k] for k in names}, *self._settings(self.continuum_steps, self.continuum_tol))
+        cont, cdata = problem
+        res = optimize(cont, cdata, {k: u0[k] for k in cont.priors()}, *self._settings(self.continuum_steps, self.continuum_tol))
+        return {**u0, **res.u}, self._stage_info(res)
+
+    def _stage_info(self, res: OptResult) -> dict:
+        """The continuum stage's record: loss, iterations, convergence and its reason."""
         ok, reason, _ = _message(res, self.continuum_steps)
-        info = {"loss": float(res.loss), "n_steps": int(res.n_steps), "converged": ok, "reason": reason}
-        return {**u0, **res.u}, info
+        return {"loss": float(res.loss), "n_steps": int(res.n_steps), "converged": ok, "reason": reason}
 
     def run(self, model, data, key=None, init: Posterior | None = None) -> Posterior:
         """Optimise ``model`` on ``data``; ``init`` (any Posterior) gives a warm start and skips staging."""
@@ -348,17 +350,13 @@ class MAP(AbstractInference):
         u0 = start_point(model, None)
         ub = {k: jnp.broadcast_to(jnp.asarray(v), (n,)) for k, v in u0.items()}
         stages: list[dict] = [{} for _ in range(n)]
-        cont = model.select(("continuum", "calibration"))
-        if self.staged and cont.components and len(cont.components) < len(model.components):
-            cdata = data._replace(mask=data.mask * jax.vmap(model.continuum_mask)(data.wave))
-            names = cont.priors()
-            cres = _optimize_batch(cont, cdata, {k: ub[k] for k in names},
+        problem = _continuum_problem(model, data, batched=True) if self.staged else None
+        if problem is not None:
+            cont, cdata = problem
+            cres = _optimize_batch(cont, cdata, {k: ub[k] for k in cont.priors()},
                                    *self._settings(self.continuum_steps, self.continuum_tol))
             ub = {**ub, **cres.u}
-            for i in range(n):
-                ok, reason, _ = _message(_member(cres, i), self.continuum_steps)
-                r = _member(cres, i)
-                stages[i] = {"continuum_stage": {"loss": float(r.loss), "n_steps": int(r.n_steps), "converged": ok, "reason": reason}}
+            stages = [{"continuum_stage": self._stage_info(_member(cres, i))} for i in range(n)]
         res = _optimize_batch(model, data, ub, *self._settings(self.max_steps))
         return [self._posterior(model, _member(data, i), _member(res, i), stages[i]) for i in range(n)]
 
@@ -379,6 +377,18 @@ class MAP(AbstractInference):
         post = Posterior("map", point, samples, ok, msg, diag, u)
         post.check()
         return post
+
+
+def _continuum_problem(model, data, batched: bool):
+    """(continuum sub-model, data with the line windows masked), or None when there is no separate stage.
+
+    ``batched``: ``data`` has a leading axis of spectra.
+    """
+    cont = model.select(("continuum", "calibration"))
+    if not cont.components or len(cont.components) == len(model.components):
+        return None
+    mask = jax.vmap(model.continuum_mask)(data.wave) if batched else model.continuum_mask(data.wave)
+    return cont, data._replace(mask=data.mask * mask)
 
 
 def _member(tree, i: int):
