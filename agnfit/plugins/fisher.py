@@ -115,7 +115,8 @@ def fisher_matrix(model, data, u: dict, names: list[str], grad: dict):
                     others = others * vals[o.name]
             blocks.append((f_add * others)[:, None] * jc)
         order += [index[k] for k in own]
-    rest = [i for i in range(n) if i not in set(order)]  # noise and photometric parameters: no column in f
+    taken = set(order)
+    rest = [i for i in range(n) if i not in taken]  # noise and photometric parameters: no column in f
     blocks.append(jnp.zeros((npix, len(rest))))
     perm = np.argsort(np.array(order + rest, dtype=int))
     J = jnp.concatenate(blocks, axis=1)[:, perm]
