@@ -1,10 +1,12 @@
-"""Batched fitting: many spectra through one vmapped optimisation.
+"""Batched fitting: many spectra through one compiled optimisation program.
 
 ``fit_batch(spectra, config)`` prepares every spectrum, groups those that
 share a model structure (same components and lines in range) and a length
 bucket, stacks each group into one batched ``FitData`` and runs the MAP loop
-(and the Laplace Hessian) vmapped over it, in chunks of ``batch_size``
-members (the last chunk is padded with copies of its last member, which are
+over it in one program (members one after the other on a CPU, vmapped on an
+accelerator; see :func:`agnfit.plugins.map._optimize_batch`) and the Laplace
+Hessians vmapped, in chunks of ``batch_size`` members (the last chunk is
+padded with copies of its last member, which are
 discarded, so every chunk has the same shape and the compiled program is
 reused). Each object's result is what ``agnfit.fit(spectrum, config,
 key=key)`` returns, to round-off.
@@ -34,12 +36,12 @@ from .plugins.staged import Staged
 
 log = logging.getLogger(__name__)
 
-#: default number of spectra per vmapped chunk
+#: default number of spectra per chunk (one compiled program per chunk shape)
 BATCH_SIZE = 32
 
 
 def _batched_backend(backend):
-    """(kind, backend) with kind "map" or "laplace" when the backend can run vmapped, else (None, backend)."""
+    """(kind, backend) with kind "map" or "laplace" when the backend can run batched, else (None, backend)."""
     if isinstance(backend, MAP):
         return "map", backend
     if isinstance(backend, Laplace) and isinstance(backend.start, MAP):
@@ -90,7 +92,7 @@ def fit_batch(
     backend=None,
     batch_size: int = BATCH_SIZE,
 ) -> list:
-    """Fit many spectra; MAP (and Laplace) are vmapped over groups of spectra sharing a model structure.
+    """Fit many spectra; MAP (and Laplace) run batched over groups of spectra sharing a model structure.
 
     Args:
         spectra: validated :class:`Spectrum` objects.
@@ -98,7 +100,7 @@ def fit_batch(
         photometry: one Photometry (or None) per spectrum; default each spectrum's own when the config lists bands.
         key: PRNG key used for every object, as ``agnfit.fit(..., key=key)`` would (default PRNGKey(0)).
         backend: as in :func:`agnfit.fit`; default the config's stages.
-        batch_size: spectra per vmapped chunk (memory grows linearly with it).
+        batch_size: spectra per chunk (the stacked data and results grow linearly with it).
 
     Returns:
         A list aligned with ``spectra``: a :class:`FitResult` per object, or, for an
@@ -126,7 +128,7 @@ def fit_batch(
         groups.setdefault(_shape_key(setups[i]), []).append(i)
     kind, be = _batched_backend(resolve_backend(cfg, backend))
     if kind is None:
-        log.info("fit_batch: backend %s does not run vmapped; fitting one object at a time", type(be).__name__)
+        log.info("fit_batch: backend %s does not run batched; fitting one object at a time", type(be).__name__)
     for members in groups.values():
         for start in range(0, len(members), batch_size):
             idx = members[start : start + batch_size]

@@ -21,6 +21,7 @@ def map_backend(
     staged: bool = True,
     continuum_steps: int = 500,
     continuum_tol: float = 1e-6,
+    gap_tol: float = 1e-3,
 ):
     """Maximum a posteriori point: Levenberg-Marquardt ``lm`` (default), ``lbfgs`` / ``adam`` (optax) or damped ``newton``.
 
@@ -28,7 +29,7 @@ def map_backend(
     masked, then the full model (see :class:`~agnfit.plugins.map.MAP` for the options).
     """
     return MAP(str(optimizer), float(learning_rate), int(max_steps), float(tol), bool(staged), int(continuum_steps),
-               float(continuum_tol))
+               float(continuum_tol), float(gap_tol))
 
 
 def laplace_backend(num_samples: int = 1000, eig_floor: float = 1e-10):

@@ -24,8 +24,13 @@ Optimisers (``MAP.optimizer``):
   iteration costs one Hessian (one forward-over-reverse pass per parameter),
   so it suits models with up to a few hundred parameters.
 
+The steps themselves are in :mod:`agnfit.plugins.optim_steps`.
+
 Convergence: the relative loss change stays below ``tol`` for ``PATIENCE``
-consecutive steps. A non-finite loss or gradient stops the loop at the last
+consecutive steps or, for the damped methods, a step is accepted where the
+local quadratic model predicts less than ``gap_tol`` further decrease (most of
+a Levenberg-Marquardt fit's iterations would otherwise be spent creeping
+through the last 1e-3 of the potential). A non-finite loss or gradient stops the loop at the last
 finite point and is reported as not converged; so is reaching ``max_steps``.
 """
 
@@ -37,12 +42,12 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jax.flatten_util import ravel_pytree
 from numpyro.infer.util import potential_energy
 
 from ..core.inference import AbstractInference, Posterior
 from ..errors import ConfigError
+from .optim_steps import LM_MAX, first_order, fisher_lm, newton_lm
 
 PATIENCE = 10
 OPTIMIZERS = ("lm", "lbfgs", "adam", "newton")
@@ -50,16 +55,15 @@ OPTIMIZERS = ("lm", "lbfgs", "adam", "newton")
 #: termination codes of :func:`optimize`
 CONVERGED, MAX_STEPS, NON_FINITE, STALLED = 0, 1, 2, 3
 REASONS = {
-    CONVERGED: f"relative loss change below tol for {PATIENCE} consecutive steps",
+    CONVERGED: f"relative loss change below tol for {PATIENCE} consecutive steps, or predicted gap below gap_tol",
     MAX_STEPS: "hit max_steps",
     NON_FINITE: "non-finite loss or gradient; stopped at the last finite point",
     STALLED: "damping at its maximum: no step decreases the loss (saddle or indefinite curvature)",
 }
 
-#: Levenberg-Marquardt damping: start value, factors on rejection / acceptance, bounds
-LM_START, LM_GROW, LM_SHRINK, LM_MIN, LM_MAX = 1e-3, 4.0, 3.0, 1e-12, 1e12
-#: the Levenberg-Marquardt curvature is recomputed after this many accepted steps
-FISHER_REFRESH = 1
+#: the continuum stage only provides a starting point: it also stops once the quadratic model
+#: predicts less than this further decrease of the potential (log-density units)
+CONTINUUM_GAP_TOL = 1.0
 #: largest |gradient| (unconstrained space) accepted as an optimum when damping is at its maximum
 STALL_GRAD = 1e-2
 
@@ -99,103 +103,19 @@ class OptResult(NamedTuple):
     grad_max: jax.Array
 
 
-def _first_order(optimizer: str, lr: float, f):
-    """(init, step) for optax L-BFGS or Adam on a flat vector; step returns (val, grad, x_new, state)."""
-    if optimizer == "lbfgs":
-        opt = optax.lbfgs()
-        vg = optax.value_and_grad_from_state(f)
-
-        def step(x, state):
-            val, g = vg(x, state=state)
-            upd, state = opt.update(g, state, x, value=val, grad=g, value_fn=f)
-            return val, g, x + upd, state, jnp.asarray(True)
-
-    else:
-        opt = optax.adam(lr)
-        vg = jax.value_and_grad(f)
-
-        def step(x, state):
-            val, g = vg(x)
-            upd, state = opt.update(g, state, x)
-            return val, g, x + upd, state, jnp.asarray(True)
-
-    return opt.init, step
-
-
-def _damped_step(f, x, val, g, h, lam, scale):
-    """One Levenberg-Marquardt step: solve (h + lam diag(scale)) delta = -g, keep it if the loss drops.
-
-    Returns (val, g, x_new, lam_new, counts): lambda shrinks on acceptance and
-    grows on rejection; a rejected step does not count towards convergence
-    unless lambda is at its maximum.
-    """
-    delta = jnp.linalg.solve(h + jnp.diag(lam * scale), -g)
-    x_try = x + delta
-    f_try = f(x_try)
-    accept = jnp.isfinite(f_try) & (f_try < val) & jnp.all(jnp.isfinite(delta))
-    x_new = jnp.where(accept, x_try, x)
-    lam = jnp.clip(jnp.where(accept, lam / LM_SHRINK, lam * LM_GROW), LM_MIN, LM_MAX)
-    return val, g, x_new, lam, accept | (lam >= LM_MAX)
-
-
-def _newton(f):
-    """(init, step) for the Levenberg-Marquardt-damped Newton iteration; the state is lambda."""
-    vg = jax.value_and_grad(f)
-    hess = jax.hessian(f)
-
-    def step(x, lam):
-        val, g = vg(x)
-        h = hess(x)
-        h = 0.5 * (h + h.T)
-        return _damped_step(f, x, val, g, h, lam, jnp.abs(jnp.diag(h)) + 1.0)
-
-    return (lambda x: jnp.asarray(LM_START, dtype=x.dtype)), step
-
-
-def _fisher_lm(f, model, data, unravel, names):
-    """(init, step) for Levenberg-Marquardt on the Fisher (Gauss-Newton) curvature.
-
-    The state is (lambda, curvature, loss, gradient, moved, age). After a
-    rejected step the point has not moved, so its loss, gradient and
-    curvature are reused instead of recomputed; after an accepted one the
-    loss and gradient are always exact, and the curvature is recomputed once
-    it is ``FISHER_REFRESH`` accepted steps old (a slightly stale curvature
-    only changes the step proposals, never which steps are accepted).
-    """
-    from .fisher import fisher_matrix
-
-    vg = jax.value_and_grad(f)
-
-    def init(x):
-        n = x.shape[0]
-        zero = jnp.asarray(0.0, dtype=x.dtype)
-        return (jnp.asarray(LM_START, dtype=x.dtype), jnp.zeros((n, n), x.dtype), zero, jnp.zeros_like(x),
-                jnp.asarray(True), jnp.asarray(FISHER_REFRESH))
-
-    def step(x, state):
-        lam, h, val, g, moved, age = state
-        val, g = jax.lax.cond(moved, lambda: vg(x), lambda: (val, g))
-        stale = moved & (age >= FISHER_REFRESH)
-        h = jax.lax.cond(stale, lambda: fisher_matrix(model, data, unravel(x), names, unravel(g)), lambda: h)
-        age = jnp.where(stale, 0, age)
-        out = _damped_step(f, x, val, g, h, lam, jnp.diag(h) + 1e-6 * (1.0 + jnp.max(jnp.diag(h))))
-        _, _, x_new, lam_new, counts = out
-        accepted = jnp.any(x_new != x)
-        return val, g, x_new, (lam_new, h, val, g, accepted, age + accepted), counts
-
-    return init, step
-
-
 @eqx.filter_jit
-def optimize(model, data, u0: dict, optimizer: str, lr: float, max_steps: int, tol: float) -> OptResult:
+def optimize(model, data, u0: dict, optimizer: str, lr: float, max_steps: int, tol) -> OptResult:
     """Minimise the potential energy of ``model`` on ``data`` from ``u0`` (unconstrained).
 
-    One compilation per (model structure, data shapes, optimizer): ``model``'s
-    arrays, ``data``, ``u0`` and, when given as arrays (as :class:`MAP` does),
-    ``lr``, ``max_steps`` and ``tol`` are traced.
+    ``tol`` is the relative loss-change tolerance, or a pair (that, ``gap_tol``
+    of :class:`MAP`). One compilation per (model structure, data shapes,
+    optimizer): ``model``'s arrays, ``data``, ``u0`` and, when given as arrays
+    (as :class:`MAP` does), ``lr``, ``max_steps`` and ``tol`` are traced.
     """
     x0, unravel = ravel_pytree(u0)
     base = loss_fn(model, data)
+    tol = jnp.asarray(tol)
+    rel_tol, gap_tol = (tol, jnp.zeros_like(tol)) if tol.ndim == 0 else (tol[0], tol[1])
 
     def f(x):
         return base(unravel(x))
@@ -204,25 +124,27 @@ def optimize(model, data, u0: dict, optimizer: str, lr: float, max_steps: int, t
         names = sorted(u0)
         if any(jnp.ndim(u0[k]) for k in names):
             raise ValueError("the 'lm' optimizer needs scalar parameters")
-        init_fn, step_fn = _fisher_lm(f, model, data, unravel, names)
+        init_fn, step_fn = fisher_lm(f, model, data, unravel, names)
     elif optimizer == "newton":
-        init_fn, step_fn = _newton(f)
+        init_fn, step_fn = newton_lm(f)
     elif optimizer in ("lbfgs", "adam"):
-        init_fn, step_fn = _first_order(optimizer, lr, f)
+        init_fn, step_fn = first_order(optimizer, lr, f)
     else:
         raise ValueError(ERR_OPTIMIZER.format(optimizer))
 
     def body(carry):
         x, state, prev, i, calm, _, x_good, f_good, g_good = carry
-        val, g, x_new, state, counts = step_fn(x, state)
+        val, g, x_new, state, counts, gap = step_fn(x, state)
         finite = jnp.isfinite(val) & jnp.all(jnp.isfinite(g))
         gmax = jnp.max(jnp.abs(g)) if g.size else jnp.asarray(0.0, dtype=x.dtype)
         x_good = jnp.where(finite, x, x_good)
         f_good = jnp.where(finite, val, f_good)
         g_good = jnp.where(finite, gmax, g_good)
-        small = jnp.abs(prev - val) <= tol * (1.0 + jnp.abs(val))
+        small = jnp.abs(prev - val) <= rel_tol * (1.0 + jnp.abs(val))
         # damped (LM/Newton) steps that were rejected neither count nor reset the patience
         calm = jnp.where(counts, jnp.where(small, calm + 1, 0), calm)
+        # an accepted step from a point within gap_tol of the quadratic model's minimum ends the loop
+        calm = jnp.where(jnp.any(x_new != x) & (gap <= gap_tol), PATIENCE, calm)
         return x_new, state, val, i + 1, calm, finite, x_good, f_good, g_good
 
     def cond(carry):
@@ -285,11 +207,16 @@ class MAP(AbstractInference):
         max_steps: iteration cap of the full-model stage.
         tol: convergence when the relative loss change stays below ``tol`` for
             ``PATIENCE`` consecutive steps.
+        gap_tol: (``lm``, ``newton``) convergence also when a step is accepted from a
+            point where the quadratic model predicts less than ``gap_tol`` further
+            decrease of the potential (log-density units): 1e-3 is a parameter
+            offset of about 0.05 standard deviations; 0 turns it off.
         staged: fit the continuum group first with line windows masked.
         continuum_steps: iteration cap of the continuum stage.
         continuum_tol: ``tol`` of the continuum stage, which only provides the
             starting point of the full fit (a looser value saves iterations
-            without changing the final optimum).
+            without changing the final optimum); that stage's ``gap_tol`` is
+            ``CONTINUUM_GAP_TOL``.
     """
 
     optimizer: str = "lm"
@@ -299,27 +226,32 @@ class MAP(AbstractInference):
     staged: bool = True
     continuum_steps: int = 500
     continuum_tol: float = 1e-6
+    gap_tol: float = 1e-3
 
     def __check_init__(self):
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(ERR_OPTIMIZER.format(self.optimizer))
         if not (self.max_steps >= 1 and self.continuum_steps >= 1):
             raise ConfigError(f"max_steps and continuum_steps must be >= 1, got {self.max_steps}, {self.continuum_steps}")
-        if not (self.tol > 0 and self.learning_rate > 0 and self.continuum_tol > 0):
-            raise ConfigError(f"tol, continuum_tol and learning_rate must be positive, got {self.tol}, "
-                              f"{self.continuum_tol}, {self.learning_rate}")
+        if not (self.tol > 0 and self.learning_rate > 0 and self.continuum_tol > 0 and self.gap_tol >= 0):
+            raise ConfigError(f"tol, continuum_tol and learning_rate must be positive and gap_tol >= 0, got {self.tol}, "
+                              f"{self.continuum_tol}, {self.learning_rate}, {self.gap_tol}")
 
-    def _settings(self, max_steps: int, tol: float | None = None) -> tuple:
-        """(optimizer, lr, max_steps, tol) for :func:`optimize`; the numbers as arrays, so traced."""
-        tol = self.tol if tol is None else tol
-        return self.optimizer, jnp.asarray(float(self.learning_rate)), jnp.asarray(int(max_steps)), jnp.asarray(float(tol))
+    def _settings(self, stage: str) -> tuple:
+        """(optimizer, lr, max_steps, tolerances) of ``stage`` ("continuum" or "full") for :func:`optimize`.
+
+        The numbers are arrays, so traced: other settings reuse the compiled loop.
+        """
+        tols = jnp.asarray([self.tol, self.gap_tol] if stage == "full" else [self.continuum_tol, CONTINUUM_GAP_TOL])
+        steps = self.max_steps if stage == "full" else self.continuum_steps
+        return self.optimizer, jnp.asarray(float(self.learning_rate)), jnp.asarray(int(steps)), tols
 
     def _continuum_stage(self, model, data, u0: dict) -> tuple[dict, dict]:
         problem = _continuum_problem(model, data, batched=False)
         if problem is None:
             return u0, {}
         cont, cdata = problem
-        res = optimize(cont, cdata, {k: u0[k] for k in cont.priors()}, *self._settings(self.continuum_steps, self.continuum_tol))
+        res = optimize(cont, cdata, {k: u0[k] for k in cont.priors()}, *self._settings("continuum"))
         return {**u0, **res.u}, self._stage_info(res)
 
     def _stage_info(self, res: OptResult) -> dict:
@@ -335,17 +267,16 @@ class MAP(AbstractInference):
             u0, stage = self._continuum_stage(model, data, u0)
             if stage:
                 info["continuum_stage"] = stage
-        res = optimize(model, data, u0, *self._settings(self.max_steps))
+        res = optimize(model, data, u0, *self._settings("full"))
         return self._posterior(model, data, res, info)
 
     def run_batch(self, model, data, n: int) -> list[Posterior]:
         """``run`` for ``n`` spectra at once: ``data`` is a FitData whose arrays have a leading axis of ``n``.
 
-        The (continuum, then full) optimisation loops are vmapped over the
-        spectra, so a batch compiles once and runs as one program; the
-        iteration continues until the last member has stopped, and the
-        members that stopped earlier are left unchanged, so each result
-        equals its one-by-one fit to round-off.
+        The (continuum, then full) optimisation loops run over the spectra in
+        one compiled program (see :func:`_optimize_batch`), so a batch
+        compiles once and each member iterates exactly as its one-by-one fit
+        would: each result equals its one-by-one fit to round-off.
         """
         u0 = start_point(model, None)
         ub = {k: jnp.broadcast_to(jnp.asarray(v), (n,)) for k, v in u0.items()}
@@ -354,10 +285,10 @@ class MAP(AbstractInference):
         if problem is not None:
             cont, cdata = problem
             cres = _optimize_batch(cont, cdata, {k: ub[k] for k in cont.priors()},
-                                   *self._settings(self.continuum_steps, self.continuum_tol))
+                                   *self._settings("continuum"))
             ub = {**ub, **cres.u}
             stages = [{"continuum_stage": self._stage_info(_member(cres, i))} for i in range(n)]
-        res = _optimize_batch(model, data, ub, *self._settings(self.max_steps))
+        res = _optimize_batch(model, data, ub, *self._settings("full"))
         return [self._posterior(model, _member(data, i), _member(res, i), stages[i]) for i in range(n)]
 
     def _posterior(self, model, data, res: OptResult, info: dict) -> Posterior:
@@ -398,5 +329,17 @@ def _member(tree, i: int):
 
 @eqx.filter_jit
 def _optimize_batch(model, data, u0: dict, optimizer: str, lr, max_steps, tol) -> OptResult:
-    """:func:`optimize` vmapped over the leading axis of ``data`` and ``u0`` (``model`` shared)."""
-    return jax.vmap(lambda d, u: optimize(model, d, u, optimizer, lr, max_steps, tol))(data, u0)
+    """:func:`optimize` over the leading axis of ``data`` and ``u0`` (``model`` shared), in one program.
+
+    On a CPU the members run one after the other (``lax.map``) rather than
+    vmapped: under vmap the loop's branches (skip the curvature after a
+    rejected step, stop at convergence) become selects that compute both
+    sides for every member, and every member iterates until the slowest has
+    stopped, which made a vmapped batch about four times slower per spectrum
+    than fits one by one. On an accelerator the members are vmapped, which
+    fills the device.
+    """
+    one = lambda du: optimize(model, du[0], du[1], optimizer, lr, max_steps, tol)  # noqa: E731
+    if jax.default_backend() == "cpu":
+        return jax.lax.map(one, (data, u0))
+    return jax.vmap(lambda d, u: one((d, u)))(data, u0)

@@ -124,6 +124,17 @@ def test_map_warm_start_from_any_posterior(model, data, map_post):
     assert post.point["ln.flux"] == pytest.approx(map_post.point["ln.flux"], rel=1e-4)
 
 
+def test_gap_tol_stops_at_the_predicted_optimum(model, data, map_post):
+    """The Newton-decrement stop saves iterations and lands within gap_tol of the patience-only optimum."""
+    strict = MAP(gap_tol=0.0).run(model, data)
+    assert strict.converged and map_post.converged
+    assert map_post.diagnostics["n_steps"] < strict.diagnostics["n_steps"]
+    assert abs(map_post.diagnostics["loss"] - strict.diagnostics["loss"]) < 10 * FIT.gap_tol
+    loose = MAP(gap_tol=1e6).run(model, data)  # stops at the first accepted step
+    assert loose.diagnostics["n_steps"] < map_post.diagnostics["n_steps"]
+    assert loose.diagnostics["loss"] > map_post.diagnostics["loss"]
+
+
 def test_newton_agrees_with_lbfgs(model, data, map_post):
     post = MAP(optimizer="newton", staged=False).run(model, data)
     assert post.converged, post.message
@@ -272,6 +283,7 @@ NON_DEFAULT = {
     "staged": False,
     "continuum_steps": 9,
     "continuum_tol": 1e-4,
+    "gap_tol": 0.0,
     "num_samples": 11,
     "eig_floor": 1e-6,
     "num_warmup": 13,
