@@ -63,8 +63,11 @@ def fwhm_of(v: Float[Array, " n"] | Float[np.ndarray, " n"], f: Float[Array, " n
     return hi - lo
 
 
-def line_measures(comp, line: str, params_local: dict, ctx, continuum_fn):
-    """FWHM, sigma (km/s), flux (model units x A, rest), peak offset (km/s) and EW (A) of one line."""
+def line_measures(comp, line: str, params_local: dict, ctx, cont):
+    """FWHM, sigma (km/s), flux (model units x A, rest), peak offset (km/s) and EW (A) of one line.
+
+    ``cont`` is the continuum flux density at the line's rest wavelength (for the EW).
+    """
     w0 = comp.line_rest_wave(line)
     v = jnp.linspace(-V_MAX, V_MAX, N_VGRID)
     wave = w0 * (1.0 + v / C_KMS)
@@ -75,7 +78,6 @@ def line_measures(comp, line: str, params_local: dict, ctx, continuum_fn):
     vmean = jnp.sum(f * v) * dw / norm
     sigma = jnp.sqrt(jnp.maximum(jnp.sum(f * (v - vmean) ** 2) * dw / norm, 0.0))
     vpeak = v[jnp.argmax(f)]
-    cont = continuum_fn(jnp.atleast_1d(jnp.asarray(w0)))[0]
     ew = flux / jnp.where(cont > 0, cont, jnp.nan)
     return {"fwhm": fwhm_of(v, f), "sigma": sigma, "flux_model": flux, "voff_peak": vpeak,
             "wave_peak": w0 * (1.0 + vpeak / C_KMS), "ew": ew}
@@ -88,19 +90,21 @@ def derived_one(model, params: dict, data, settings: dict) -> dict:
     params = model.complete(params)
     cont_comps = [c for c in model.components if c.group == "continuum" and c.operation == "add"]
     agn_types = settings["agn_continuum"]
-    agn_comps = [c for c in cont_comps if c.name in agn_types]
+    line_comps = [c for c in model.components if c.group == "line" and hasattr(c, "line_names")]
+    lines = [(c, line) for c in line_comps for line in c.line_names()]
+    # every continuum wavelength needed below, so each continuum component is evaluated (and traced) once
+    hw_list, cw_list = settings["host_fraction_wavelengths"], settings["continuum_wavelengths"]
+    waves = jnp.asarray([*hw_list, *cw_list, *(c.line_rest_wave(line) for c, line in lines)], dtype=float)
+    at = {c.name: c(waves, local_params(c.name, params), ctx) for c in cont_comps}
 
-    def flux_of(comps, wave):
-        return _sum(c(wave, local_params(c.name, params), ctx) for c in comps) if comps else jnp.zeros_like(wave)
+    def flux_of(comps):
+        return _sum(at[c.name] for c in comps) if comps else jnp.zeros_like(waves)
 
-    def continuum(wave):
-        return flux_of(cont_comps, wave)
-
-    hw = jnp.asarray(settings["host_fraction_wavelengths"], dtype=float)
-    point = flux_of([c for c in cont_comps if c.morphology == "point"], hw)
-    ext = flux_of([c for c in cont_comps if c.morphology == "extended"], hw)
+    n_hw, n_cw = len(hw_list), len(cw_list)
+    point = flux_of([c for c in cont_comps if c.morphology == "point"])[:n_hw]
+    ext = flux_of([c for c in cont_comps if c.morphology == "extended"])[:n_hw]
     tot = point + ext
-    for i, w in enumerate(settings["host_fraction_wavelengths"]):
+    for i, w in enumerate(hw_list):
         out[derived_name("host_fraction", f"{w:g}")] = ext[i] / jnp.where(tot[i] != 0, tot[i], jnp.nan)
     if model.aperture is not None:
         morph = {"p": "point", "e": "extended"}
@@ -108,27 +112,23 @@ def derived_one(model, params: dict, data, settings: dict) -> dict:
         ap_ext = model.aperture({"e": ext[None]}, morph, ap_params)
         ap_tot = model.aperture({"p": point[None], "e": ext[None]}, morph, ap_params)
         ratio = jnp.mean(ap_ext / jnp.where(ap_tot != 0, ap_tot, jnp.nan), axis=0)
-        for i, w in enumerate(settings["host_fraction_wavelengths"]):
+        for i, w in enumerate(hw_list):
             out[derived_name("host_fraction_psf", f"{w:g}")] = ratio[i]
         for k, val in {**ap_params, **model.aperture.derived(ap_params)}.items():
             out[full_name(model.aperture.name, k)] = val
     # continuum luminosities: lambda L_lambda = 4 pi dL^2 * lambda_obs * f_lambda,obs (erg/s)
     four_pi_dl2 = settings["four_pi_dl2"]
-    cw = jnp.asarray(settings["continuum_wavelengths"], dtype=float)
-    fcont = flux_of(agn_comps, cw) * data.flux_scale
-    for i, w in enumerate(settings["continuum_wavelengths"]):
-        out[derived_name(f"L{w:g}")] = four_pi_dl2 * cw[i] * (1.0 + data.z) * fcont[i]
-    for c in model.components:
-        if c.group != "line" or not hasattr(c, "line_names"):
-            continue
-        pl = local_params(c.name, params)
-        for line in c.line_names():
-            m = line_measures(c, line, pl, ctx, continuum)
-            flux_cgs = m.pop("flux_model") * data.flux_scale * (1.0 + data.z)  # d lambda_obs = (1+z) d lambda_rest
-            m["flux"] = flux_cgs
-            m["luminosity"] = four_pi_dl2 * flux_cgs
-            for k, val in m.items():
-                out[derived_name(c.name, line, k)] = val
+    fcont = flux_of([c for c in cont_comps if c.name in agn_types])[n_hw : n_hw + n_cw] * data.flux_scale
+    for i, w in enumerate(cw_list):
+        out[derived_name(f"L{w:g}")] = four_pi_dl2 * w * (1.0 + data.z) * fcont[i]
+    cont_at_lines = flux_of(cont_comps)[n_hw + n_cw :]
+    for j, (c, line) in enumerate(lines):
+        m = line_measures(c, line, local_params(c.name, params), ctx, cont_at_lines[j])
+        flux_cgs = m.pop("flux_model") * data.flux_scale * (1.0 + data.z)  # d lambda_obs = (1+z) d lambda_rest
+        m["flux"] = flux_cgs
+        m["luminosity"] = four_pi_dl2 * flux_cgs
+        for k, val in m.items():
+            out[derived_name(c.name, line, k)] = val
     return out
 
 

@@ -30,6 +30,7 @@ import numpyro.distributions as dist
 from numpyro.distributions.transforms import biject_to
 
 from ..core.names import full_name, local_params
+from .sites import constrain_groups, site_groups, transform_derivatives
 
 
 def transforms(model) -> dict:
@@ -37,7 +38,7 @@ def transforms(model) -> dict:
     return {k: biject_to(d.support) for k, d in model.priors().items() if not isinstance(d, dist.Delta)}
 
 
-def _site_curvature(model, u: dict, tr: dict, grad: dict) -> dict:
+def _site_curvature(groups, u: dict, grad: dict) -> dict:
     """Exact per-site diagonal terms that the Gauss-Newton product J^T W J misses.
 
     * the prior and transform Jacobian: d^2/du^2 [-log p(T(u)) - log|T'(u)|];
@@ -47,28 +48,26 @@ def _site_curvature(model, u: dict, tr: dict, grad: dict) -> dict:
       log-transformed amplitude near zero this is the dominant term.
 
     Both site sums are separable, so the diagonal of their Hessian is one
-    Hessian-vector product with a vector of ones. Each term is clipped at 0
-    so the matrix stays positive semi-definite.
+    Hessian-vector product with a vector of ones (one per prior family, see
+    :mod:`agnfit.plugins.sites`). Each term is clipped at 0 so the matrix
+    stays positive semi-definite.
     """
-    pri = model.priors()
-    names = list(tr)
+    out = {}
+    for g in groups:
+        x = jnp.stack([u[k] for k in g.names])
 
-    def site_nlp(v):
-        out = 0.0
-        for k, x in zip(names, v):
-            th = tr[k](x)
-            out = out - pri[k].log_prob(th) - tr[k].log_abs_det_jacobian(x, th)
-        return out
+        def nlp(v, g=g):
+            return -jnp.sum(g.prior.log_prob(g.transform(v)) + g.transform.log_abs_det_jacobian(v, g.transform(v)))
 
-    def site_ladj(v):
-        return sum(tr[k].log_abs_det_jacobian(x, tr[k](x)) for k, x in zip(names, v))
+        def ladj(v, g=g):
+            return jnp.sum(g.transform.log_abs_det_jacobian(v, g.transform(v)))
 
-    vec = jnp.stack([u[k] for k in names])
-    g_prior, h_prior = jax.jvp(jax.grad(site_nlp), (vec,), (jnp.ones_like(vec),))
-    dladj = jax.grad(site_ladj)(vec)
-    g_like = jnp.stack([grad[k] for k in names]) - g_prior
-    curv = jnp.maximum(h_prior, 0.0) + jnp.maximum(g_like * dladj, 0.0)
-    return dict(zip(names, curv))
+        g_prior, h_prior = jax.jvp(jax.grad(nlp), (x,), (jnp.ones_like(x),))
+        dladj = jax.grad(ladj)(x)
+        g_like = jnp.stack([grad[k] for k in g.names]) - g_prior
+        curv = jnp.maximum(h_prior, 0.0) + jnp.maximum(g_like * dladj, 0.0)
+        out.update({k: curv[i] for i, k in enumerate(g.names)})
+    return out
 
 
 def fisher_matrix(model, data, u: dict, names: list[str], grad: dict):
@@ -76,9 +75,11 @@ def fisher_matrix(model, data, u: dict, names: list[str], grad: dict):
 
     ``grad`` is the exact gradient of the potential at ``u`` (by name).
     """
+    groups = site_groups(model)
     tr = transforms(model)
     fixed = model.fixed_values()
-    theta = {**fixed, **{k: tr[k](u[k]) for k in tr}}
+    theta = {**fixed, **constrain_groups(groups, u)}
+    dtheta = transform_derivatives(groups, u)
     index = {k: i for i, k in enumerate(names)}
     n = len(names)
     npix = data.wave.shape[0]
@@ -91,7 +92,7 @@ def fisher_matrix(model, data, u: dict, names: list[str], grad: dict):
             jacs[c.name] = (own, jnp.zeros((npix, 0)))
             continue
         val, jth = c.jacobian(data.wave, base, data.ctx, tuple(k.split(".", 1)[1] for k in own))
-        dth = jnp.stack([jax.grad(tr[k])(u[k]) for k in own])  # d theta / d u of each own site
+        dth = jnp.stack([dtheta[k] for k in own])  # d theta / d u of each own site
         vals[c.name] = val
         jacs[c.name] = (own, jth * dth[None, :])
     add = [c for c in model.components if c.operation == "add"]
@@ -133,7 +134,7 @@ def fisher_matrix(model, data, u: dict, names: list[str], grad: dict):
     for k, dv in (("frac_jitter", lambda th: 2.0 * th * f**2), ("add_jitter", lambda th: 2.0 * th * jnp.ones(npix))):
         name = full_name("noise", k)
         if name in index:
-            dth = jax.grad(lambda x, name=name: tr[name](x))(u[name])
+            dth = dtheta[name]
             jit_idx.append(index[name])
             jit_cols.append(dv(theta[name]) * dth)
     if jit_idx:
@@ -144,8 +145,8 @@ def fisher_matrix(model, data, u: dict, names: list[str], grad: dict):
         H = H.at[idx[:, None], idx[None, :]].add(0.5 * (C * w2[:, None]).T @ C)
     H = _observed_noise_block(H, data, f, u, index, tr)
     if model.has_photometry:
-        H = H + _photometry_fisher(model, data, u, names, tr, fixed)
-    curv = _site_curvature(model, u, tr, grad)
+        H = H + _photometry_fisher(model, data, u, names, groups, fixed)
+    curv = _site_curvature(groups, u, grad)
     H = H + jnp.diag(jnp.stack([curv[k] for k in names]))
     return 0.5 * (H + H.T)
 
@@ -175,9 +176,11 @@ def _observed_noise_block(H, data, f, u, index, tr):
     return H.at[idx, idx].set(jnp.maximum(H[idx, idx], observed))
 
 
-def _photometry_fisher(model, data, u, names, tr, fixed):
+def _photometry_fisher(model, data, u, names, groups, fixed):
+    tr = transforms(model)
+
     def mags(vec):
-        th = {**fixed, **{k: tr[k](vec[i]) for i, k in enumerate(names)}}
+        th = {**fixed, **constrain_groups(groups, dict(zip(names, vec)))}
         return model.synthetic_mags(th, data)
 
     vec = jnp.stack([u[k] for k in names])

@@ -21,18 +21,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
-from numpyro.infer.util import potential_energy
 
 from ..core.inference import AbstractInference, Posterior
 from ..errors import ConfigError
 from .map import MAP, constrain, start_point
+from .sites import potential
 
 
 @eqx.filter_jit
 def potential_hessian(model, data, u: dict):
     """Hessian (p, p) of the potential energy at ``u``, in ``ravel_pytree`` order."""
     x, unravel = ravel_pytree(u)
-    return jax.hessian(lambda y: potential_energy(model, (data,), {}, unravel(y)))(x)
+    pot = potential(model, data)
+    return jax.hessian(lambda y: pot(unravel(y)))(x)
 
 
 @eqx.filter_jit

@@ -43,11 +43,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
-from numpyro.infer.util import potential_energy
 
 from ..core.inference import AbstractInference, Posterior
 from ..errors import ConfigError
 from .optim_steps import LM_MAX, first_order, fisher_lm, newton_lm
+from .sites import potential
 
 PATIENCE = 10
 OPTIMIZERS = ("lm", "lbfgs", "adam", "newton")
@@ -89,8 +89,12 @@ def constrain(model, data, u: dict) -> dict:
 
 
 def loss_fn(model, data):
-    """The potential energy (negative log joint in the unconstrained space) as ``f(u)``."""
-    return lambda u: potential_energy(model, (data,), {}, u)
+    """The potential energy (negative log joint in the unconstrained space) as ``f(u)``.
+
+    numpyro's potential energy, computed with one vectorised prior per prior
+    family (:func:`agnfit.plugins.sites.potential`).
+    """
+    return potential(model, data)
 
 
 class OptResult(NamedTuple):
@@ -117,7 +121,8 @@ def optimize(model, data, u0: dict, optimizer: str, lr: float, max_steps: int, t
     tol = jnp.asarray(tol)
     rel_tol, gap_tol = (tol, jnp.zeros_like(tol)) if tol.ndim == 0 else (tol[0], tol[1])
 
-    def f(x):
+    @jax.jit
+    def f(x):  # jitted: the loss, its gradient and the trial evaluations share one trace
         return base(unravel(x))
 
     if optimizer == "lm":

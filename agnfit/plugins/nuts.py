@@ -27,11 +27,11 @@ import numpy as np
 from jax.scipy.special import ndtri
 from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 from numpyro.infer.hmc import hmc
-from numpyro.infer.util import potential_energy
 
 from ..core.inference import RHAT_MAX, AbstractInference, Posterior
 from ..errors import ConfigError
 from .map import MAP, constrain, start_point, unconstrain
+from .sites import potential as potential_of
 
 CHAIN_METHODS = ("vectorized", "sequential")
 
@@ -66,8 +66,7 @@ def sample_chains(model, data, u0: dict, keys, settings: SamplerSettings) -> Cha
     number of chains, settings).
     """
 
-    def potential(z):
-        return potential_energy(model, (data,), {}, z)
+    potential = potential_of(model, data)  # numpyro's potential energy, one prior per family
 
     def one_chain(args):
         z0, key = args
