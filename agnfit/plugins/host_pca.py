@@ -170,6 +170,10 @@ class HostPCA(AbstractComponent):
         coeffs = jnp.stack([jnp.asarray(params[n]) for n in self.coeff_names()])
         return self.basis(wave, coeffs, params["sigma"], params["dv"], ctx)
 
+    def jacobian(self, wave, params, ctx, names):
+        """Value and Jacobian w.r.t. ``names``, analytic (see :meth:`BroadenedBasis.jacobian`)."""
+        return self.basis.jacobian(wave, params, ctx, self.coeff_names(), names)
+
     def restrict(self, wave_min, wave_max):
         return self if self.basis.overlaps(wave_min, wave_max) else None
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from agnfit.config import check_options
-from agnfit.core.component import EvalContext
+from agnfit.core.component import AbstractComponent, EvalContext
 from agnfit.errors import ConfigError, InputError
 from agnfit.plugins import host as host_mod
-from agnfit.plugins.broaden import C_KMS
-from agnfit.plugins.host import SSPGrid, air_to_vacuum, host_dsps, read_dsps_ssp
+from agnfit.plugins.broaden import C_KMS, LogTemplates
+from agnfit.plugins.host import C_AA_S, SSPGrid, air_to_vacuum, host_dsps, read_dsps_ssp
 from agnfit.plugins.host_pca import host_pca
 from agnfit.registry import get_registry, hookimpl
 
@@ -150,6 +150,70 @@ def test_normalised_at_norm_wave(old_ssp):
     red = host_dsps("red", ages=[10.0], logzsol=[0.0], norm_wave=7000.0)
     window = jnp.linspace(6950.0, 7050.0, 201)
     assert float(jnp.mean(red(window, p, CTX))) == pytest.approx(0.7, rel=0.01)
+
+
+def test_broadening_matches_numpy_and_single_precision_rows_agree(data_dir):
+    """The value path equals a numpy float64 broadening; the float32 Jacobian rows agree to 1e-6 of the peak."""
+    grid = host_mod.load_bc03_miles_chabrier()
+    sub = host_mod.ssp_subgrid(grid, (0.1, 10.0), (0.0,))
+    flam = sub * C_AA_S / grid.wave**2
+    flam = flam / flam.max(axis=1, keepdims=True)
+    tpl = LogTemplates.from_arrays(grid.wave, flam, 30.0, 800.0, (3000.0, 9000.0))
+    lngrid = np.asarray(tpl.lnwave)
+    res = np.stack([np.interp(np.exp(lngrid), grid.wave, f) for f in flam])
+    freq = np.fft.rfftfreq(tpl.n_fft)
+    weights = np.array([0.3, 1.1])
+    for sigma in (1.0, 40.0, 250.0, 790.0):
+        kern = np.exp(-2.0 * (np.pi * freq * sigma / 30.0) ** 2)
+        ref = np.fft.irfft(weights @ np.fft.rfft(res, n=tpl.n_fft, axis=-1) * kern, n=tpl.n_fft)[: lngrid.size]
+        got = np.asarray(tpl.broadened(jnp.asarray(weights), jnp.asarray(sigma)))
+        assert got.dtype == np.float64
+        assert np.max(np.abs(got - ref)) < 1e-12 * np.max(np.abs(ref)), sigma
+        rows = np.asarray(tpl.broadened_rows(jnp.asarray(weights), jnp.asarray(sigma), None, (0, 1)))
+        assert rows.dtype == np.float32 and rows.shape == (3, tpl.n_fft)
+        assert np.max(np.abs(rows[0, : lngrid.size] - ref)) < 1e-6 * np.max(np.abs(ref)), sigma
+        assert np.max(np.abs(weights @ rows[1:, : lngrid.size] - ref)) < 1e-6 * np.max(np.abs(ref)), sigma
+        mid = np.asarray(jnp.exp(tpl.lnwave[100:-100:7]))
+        np.testing.assert_allclose(tpl(mid, weights, sigma), np.interp(np.log(mid), lngrid, ref), atol=1e-6 * ref.max())
+
+
+def _jacobian_cases(comp):
+    """Parameter points (one with the kernel floored) and name subsets for a broadened host."""
+    pri = list(comp.priors())
+    coeffs = [n for n in pri if n not in ("sigma", "dv")]
+    rng = np.random.default_rng(4)
+    p = {n: jnp.asarray(rng.uniform(0.05, 0.5)) for n in coeffs} | {"sigma": jnp.asarray(170.0), "dv": jnp.asarray(-37.3)}
+    subsets = [tuple(pri), ("dv", "sigma"), (coeffs[3], "dv", coeffs[0]), (coeffs[1],), ("sigma",)]
+    # sigma_inst 30 km/s and sigma = 30 km/s: below the templates' resolution, the kernel sits on its floor
+    return [(p, CTX), (p | {"sigma": jnp.asarray(30.0)}, EvalContext.constant(30.0, 3800.0, 9200.0))], subsets
+
+
+@pytest.mark.parametrize("which", ["host", "pca"])
+def test_analytic_jacobian_equals_forward_mode(which, request):
+    """The host's own Jacobian (used by the Levenberg-Marquardt curvature) equals jax.jacfwd of __call__."""
+    comp = request.getfixturevalue(which)
+    wave = jnp.concatenate([jnp.geomspace(3400.0, 8400.0, 3000), jnp.array([0.0, 500.0, 30000.0])])
+    points, subsets = _jacobian_cases(comp)
+    for (p, ctx), names in ((pc, n) for pc in points for n in subsets):
+        val, jac = jax.jit(lambda q, c, names=names: comp.jacobian(wave, q, c, names))(p, ctx)
+        ref_val, ref_jac = AbstractComponent.jacobian(comp, wave, p, ctx, names)
+        assert jac.shape == (wave.size, len(names)) and jac.dtype == np.float64
+        peak = float(np.max(np.abs(np.asarray(ref_val))))
+        np.testing.assert_allclose(ref_val, comp(wave, p, ctx), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(val, ref_val, rtol=0, atol=1e-6 * peak)  # single-precision rows
+        scale = np.maximum(np.max(np.abs(np.asarray(ref_jac)), axis=0), 1e-300)
+        # single-precision rows: 1e-6 of each column's scale; the dv column differences neighbouring
+        # float32 samples (the interpolant's slope), so it keeps ~5 digits
+        tol = np.array([5e-5 if n == "dv" else 1e-6 for n in names])
+        assert np.all(np.max(np.abs(np.asarray(jac - ref_jac)), axis=0) <= tol * scale), (p["sigma"], names)
+        assert np.all(np.isfinite(jac)) and np.all(jac[-3:] == 0.0)  # zero off the grid
+    floored = points[1]
+    ks = float(comp.basis.kernel_sigma(floored[0]["sigma"], floored[1]))
+    assert ks == host_mod.SIGMA_FLOOR_KMS
+    _, jac = comp.jacobian(wave, *floored, ("sigma", "dv"))
+    assert np.all(np.asarray(jac[:, 0]) == 0.0) and np.any(np.asarray(jac[:, 1]) != 0.0)
+    with pytest.raises(ValueError, match="not parameters"):
+        comp.jacobian(wave, points[0][0], CTX, ("amp",))
 
 
 def test_old_solar_ssp_has_4000A_break(old_ssp):
