@@ -23,7 +23,7 @@ part is measured directly from JAX's monitoring events (tracing + lowering +
 XLA compilation or cache read). Later fits reuse the compiled code.
 
 Part (b), batches: if ``agnfit.fit_batch`` exists, one fresh process per batch
-size fits that many spectra in one call (one vmapped chunk) twice: the first
+size fits that many spectra in one call (one chunk) twice: the first
 call includes compilation for that batch shape, the second is the steady
 state; the table gives the amortised time per spectrum.
 

@@ -56,3 +56,17 @@ def test_bad_object_is_reported_not_dropped(spectra):
     assert isinstance(out[1], InputError) and "not an agnfit.Spectrum" in str(out[1])
     assert out[0].name == "obj0" and out[2].name == "obj1"
     assert np.isfinite(out[2].point["pl.alpha"])
+
+
+def test_cpu_lanes_divide_the_batch():
+    import os
+
+    from agnfit.plugins.map import cpu_lanes
+
+    cores = len(os.sched_getaffinity(0))
+    for n in (1, 2, 3, 7, 8, 32):
+        k = cpu_lanes(n)
+        assert 1 <= k <= min(n, cores) and n % k == 0
+    assert cpu_lanes(1) == 1
+    if cores >= 2:
+        assert cpu_lanes(32) >= 2  # a batch on a multi-core CPU runs in parallel lanes

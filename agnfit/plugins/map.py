@@ -36,6 +36,8 @@ finite point and is reported as not converged; so is reaching ``max_steps``.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import equinox as eqx
@@ -281,8 +283,22 @@ class MAP(AbstractInference):
         The (continuum, then full) optimisation loops run over the spectra in
         one compiled program (see :func:`_optimize_batch`), so a batch
         compiles once and each member iterates exactly as its one-by-one fit
-        would: each result equals its one-by-one fit to round-off.
+        would: each result equals its one-by-one fit to round-off. On a CPU
+        the batch is split into equal lanes, one per core (:func:`cpu_lanes`),
+        run concurrently from threads: one fit keeps about 1.5 of 2 cores
+        busy, two lanes keep both.
         """
+        lanes = cpu_lanes(n)
+        if lanes == 1:
+            return self._run_lane(model, data, n)
+        size = n // lanes
+        parts = [jax.tree_util.tree_map(lambda a, i=i: a[i * size : (i + 1) * size], data) for i in range(lanes)]
+        with ThreadPoolExecutor(lanes) as pool:
+            outs = list(pool.map(lambda d: self._run_lane(model, d, size), parts))
+        return [post for out in outs for post in out]
+
+    def _run_lane(self, model, data, n: int) -> list[Posterior]:
+        """:meth:`run_batch` of ``n`` members in one program, in the calling thread."""
         u0 = start_point(model, None)
         ub = {k: jnp.broadcast_to(jnp.asarray(v), (n,)) for k, v in u0.items()}
         stages: list[dict] = [{} for _ in range(n)]
@@ -325,6 +341,20 @@ def _continuum_problem(model, data, batched: bool):
         return None
     mask = jax.vmap(model.continuum_mask)(data.wave) if batched else model.continuum_mask(data.wave)
     return cont, data._replace(mask=data.mask * mask)
+
+
+def cpu_lanes(n: int) -> int:
+    """How many equal lanes a batch of ``n`` runs in on a CPU: the largest divisor of ``n`` up to the cores.
+
+    1 on an accelerator, where the members are vmapped instead.
+    """
+    if jax.default_backend() != "cpu":
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(k for k in range(1, min(cores, n) + 1) if n % k == 0)
 
 
 def _member(tree, i: int):
