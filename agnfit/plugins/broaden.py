@@ -110,20 +110,17 @@ class LogTemplates(eqx.Module):
         """
         return jnp.fft.irfft(jax.lax.complex(parts[..., 0, :], parts[..., 1, :]), n=self.n_fft, axis=-1)
 
-    def _broadened_full(self, weights, sigma_kms):
-        """Broadened combination on the padded length n_fft, float64."""
-        dtype = jnp.result_type(float)
+    def _broadened_full(self, weights, sigma_kms, dv_kms=0.0):
+        """Broadened (and, for a non-zero ``dv_kms``, phase-shifted) combination on the padded length n_fft, float64."""
         combined = jnp.tensordot(jnp.atleast_1d(weights).astype(self.ft.dtype), self.ft, axes=1)
-        return jnp.fft.irfft(combined * self.kernel(sigma_kms, dtype), n=self.n_fft)
+        kern = self.kernel(sigma_kms, jnp.result_type(float))
+        if not (isinstance(dv_kms, (int, float)) and dv_kms == 0):  # a shift by a phase (exact on the grid)
+            kern = kern * jnp.exp(-2j * jnp.pi * jnp.fft.rfftfreq(self.n_fft) * (dv_kms / self.dv_kms))
+        return jnp.fft.irfft(combined * kern, n=self.n_fft)
 
     def broadened(self, weights, sigma_kms, dv_kms=0.0):
         """sum_k weights[k] * template_k broadened by sigma (km/s), shifted by dv (km/s), on the log grid (float64)."""
-        if not (isinstance(dv_kms, (int, float)) and dv_kms == 0):  # a shift by a phase (exact on the grid)
-            freq = jnp.fft.rfftfreq(self.n_fft)
-            combined = jnp.tensordot(jnp.atleast_1d(weights).astype(self.ft.dtype), self.ft, axes=1)
-            kern = self.kernel(sigma_kms, jnp.result_type(float)) * jnp.exp(-2j * jnp.pi * freq * (dv_kms / self.dv_kms))
-            return jnp.fft.irfft(combined * kern, n=self.n_fft)[: self.lnwave.shape[0]]
-        return self._broadened_full(weights, sigma_kms)[: self.lnwave.shape[0]]
+        return self._broadened_full(weights, sigma_kms, dv_kms)[: self.lnwave.shape[0]]
 
     def broadened_rows(self, weights, sigma_kms, dsigma_kms=None, columns=()):
         """Rows (r, n_fft) from one batched inverse FFT, for a Jacobian; pass them to :meth:`interp`.

@@ -30,7 +30,7 @@ import numpyro.distributions as dist
 from numpyro.distributions.transforms import biject_to
 
 from ..core.names import full_name, local_params
-from .sites import constrain_groups, site_groups, transform_derivatives
+from .sites import constrain_groups, group_log_density, site_groups, transform_derivatives
 
 
 def transforms(model) -> dict:
@@ -57,7 +57,7 @@ def _site_curvature(groups, u: dict, grad: dict) -> dict:
         x = jnp.stack([u[k] for k in g.names])
 
         def nlp(v, g=g):
-            return -jnp.sum(g.prior.log_prob(g.transform(v)) + g.transform.log_abs_det_jacobian(v, g.transform(v)))
+            return -jnp.sum(group_log_density(g, v)[0])
 
         def ladj(v, g=g):
             return jnp.sum(g.transform.log_abs_det_jacobian(v, g.transform(v)))

@@ -49,7 +49,7 @@ from jax.flatten_util import ravel_pytree
 from ..core.inference import AbstractInference, Posterior
 from ..errors import ConfigError
 from .optim_steps import LM_MAX, first_order, fisher_lm, newton_lm
-from .sites import potential
+from .sites import constrain_groups, potential, site_groups
 
 PATIENCE = 10
 OPTIMIZERS = ("lm", "lbfgs", "adam", "newton")
@@ -84,10 +84,8 @@ def unconstrain(model, data, params: dict) -> dict:
 
 
 def constrain(model, data, u: dict) -> dict:
-    """Unconstrained values -> constrained parameter values (full names)."""
-    from .fisher import transforms
-
-    return {k: t(jnp.asarray(u[k])) for k, t in transforms(model).items()}
+    """Unconstrained values -> constrained parameter values (full names), one transform per prior family."""
+    return constrain_groups(site_groups(model), {k: jnp.asarray(v) for k, v in u.items()})
 
 
 def loss_fn(model, data):

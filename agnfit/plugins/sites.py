@@ -94,13 +94,18 @@ def constrain_groups(groups: list[SiteGroup], u: dict) -> dict:
     return out
 
 
+def group_log_density(group: SiteGroup, x):
+    """(log prior + log|T'(x)| of each site, constrained values) at the group's unconstrained vector ``x``."""
+    th = group.transform(x)
+    return group.prior.log_prob(th) + group.transform.log_abs_det_jacobian(x, th), th
+
+
 def prior_terms(groups: list[SiteGroup], u: dict) -> tuple[dict, jax.Array]:
     """(constrained values, sum of log prior + log|T'(u)|) at unconstrained ``u``."""
     theta, total = {}, 0.0
     for g in groups:
-        x = _vector(g, u)
-        th = g.transform(x)
-        total = total + jnp.sum(g.prior.log_prob(th)) + jnp.sum(g.transform.log_abs_det_jacobian(x, th))
+        lp, th = group_log_density(g, _vector(g, u))
+        total = total + jnp.sum(lp)
         theta.update(_split(g, th))
     return theta, total
 
