@@ -273,13 +273,26 @@ class BalmerContinuum(AbstractComponent):
         tail = self.tail_density * (ndtr((y - edge) / s) - ndtr((y - self.tail_lnwave) / s))
         return lines + tail
 
-    def _continuum(self, y, s, te, tau):
-        """Smoothed continuum step over norm, flux per unit ln lambda (A), at emitter-frame ln wavelengths ``y``."""
-        wave = jnp.exp(y)
-        ln_b, slope = continuum_shape(wave, te, tau, ln_wave=y)
+    def _continuum(self, y, s, te, tau, wave=None):
+        """Smoothed continuum step over norm, flux per unit ln lambda (A), at emitter-frame ln wavelengths ``y``.
+
+        b(lambda) of :func:`continuum_shape` is computed as a product,
+        r^-5 (1 - e_x) / e_x e_t (e^x_BE - 1) / (1 - e^-tau) with r = lambda / lambda_BE,
+        e_x = 1 - e^-x and e_t = 1 - e^-t: two exponentials per pixel, not its
+        logarithms and their exponential. ``wave`` = exp(y) if the caller has it.
+        """
+        wave = jnp.exp(y) if wave is None else wave
+        r = wave / BALMER_EDGE
+        r3 = r * r * r
+        x = HC_OVER_K / (wave * te)
+        t = jnp.minimum(tau * r3, _TAU_CAP)
+        e_x = -jnp.expm1(-x)  # 1 - exp(-x)
+        e_t = -jnp.expm1(-t)  # 1 - exp(-t)
+        edge = jnp.expm1(HC_OVER_K / (BALMER_EDGE * te)) / -jnp.expm1(-jnp.minimum(tau, _TAU_CAP))
+        b = (1.0 - e_x) / e_x * e_t / (r3 * r * r) * edge
+        slope = -5.0 + x / e_x + 3.0 * t * (1.0 - e_t) / e_t  # d ln b / d ln lambda
         z = (math.log(BALMER_EDGE) - y) / s
-        h = wave * jnp.exp(ln_b)
-        return h * (ndtr(z) - s * (slope + 1.0) * _INV_SQRT_2PI * jnp.exp(-0.5 * z * z))
+        return wave * b * (ndtr(z) - s * (slope + 1.0) * _INV_SQRT_2PI * jnp.exp(-0.5 * z * z))
 
     def __call__(self, wave, params, ctx):
         """Flux (model units) at rest wavelengths ``wave`` (A)."""
@@ -293,8 +306,9 @@ class BalmerContinuum(AbstractComponent):
         amp = jnp.maximum(BALMER_EDGE - self._continuum(edge, s, te, tau)[0], 0.0) / self._lines(edge, s)[0]
         w = jnp.maximum(jnp.asarray(wave, dtype=jnp.result_type(float)), _WAVE_FLOOR)
         y = jnp.log(w) - shift
-        per_lnwave = jnp.maximum(self._continuum(y, s, te, tau), 0.0) + amp * self._lines(y, s)
-        return params["norm"] * per_lnwave / jnp.exp(y)
+        emitted = w * jnp.exp(-shift)  # exp(y)
+        per_lnwave = jnp.maximum(self._continuum(y, s, te, tau, emitted), 0.0) + amp * self._lines(y, s)
+        return params["norm"] * per_lnwave / emitted
 
     def restrict(self, wave_min, wave_max):
         """``None`` when [wave_min, wave_max] (A) lies redward of the reddest line's wings, else ``self``."""
