@@ -86,7 +86,7 @@ def line_measures(comp, line: str, params_local: dict, ctx, cont):
 def derived_one(model, params: dict, data, settings: dict) -> dict:
     """All derived quantities for one parameter set (jnp scalars), by derived name."""
     out = {}
-    ctx = data.ctx
+    ctx = data.ctx.unprepared()  # evaluated away from the spectrum's pixels
     params = model.complete(params)
     cont_comps = [c for c in model.components if c.group == "continuum" and c.operation == "add"]
     agn_types = settings["agn_continuum"]

@@ -155,13 +155,27 @@ class Model(eqx.Module):
         """The fiber-spectrum model on rest ``wave`` (A), in model flux units."""
         return self.combine(self.component_fluxes(wave, params, ctx))
 
+    def prepare_context(self, ctx: EvalContext) -> EvalContext:
+        """``ctx`` carrying each component's per-spectrum precomputation (:meth:`AbstractComponent.prepare`)."""
+        if ctx.prepared is not None:
+            return ctx
+        done = {c.name: c.prepare(ctx) for c in self.components}
+        done = {k: v for k, v in done.items() if v is not None}
+        return ctx._replace(prepared=done) if done else ctx
+
+    def prepare(self, data):
+        """``data`` (a FitData) with its context prepared: done once per fit, before the many evaluations."""
+        ctx = self.prepare_context(data.ctx)
+        return data if ctx is data.ctx else data._replace(ctx=ctx)
+
     def aperture_flux(self, params: dict, data):
         """Observed-frame f_lambda (erg/s/cm^2/A, Galactic reddening applied) on ``photsys.wave``."""
         params = self.complete(params)
         grid = self.photsys.wave
         rest = grid.reshape(-1) / (1.0 + data.z)
         comps = [c for c in self.components if c.operation == "add" and c.morphology != "fiber"]
-        fl = {c.name: c(rest, local_params(c.name, params), data.ctx).reshape(grid.shape) for c in comps}
+        ctx = data.ctx.unprepared()  # the bands lie outside the spectrum's window
+        fl = {c.name: c(rest, local_params(c.name, params), ctx).reshape(grid.shape) for c in comps}
         morph = {c.name: c.morphology for c in comps}
         f = self.aperture(fl, morph, local_params(self.aperture.name, params))
         return f * data.flux_scale * 10.0 ** (-0.4 * data.ebv * self.ext_curve)

@@ -16,12 +16,18 @@ that the Fisher curvature uses (see :class:`LogTemplates` for the precision).
 
 from __future__ import annotations
 
+import math
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 C_KMS = 299792.458
+#: window spans (ln lambda) are rounded up to a multiple of this
+WINDOW_LN_STEP = 0.25
+#: a window longer than this fraction of the whole padded grid is not worth its per-spectrum FFTs
+WINDOW_MAX_FRACTION = 0.8
 
 
 def log_grid(wave_min: float, wave_max: float, dv_kms: float) -> np.ndarray:
@@ -50,19 +56,32 @@ class LogTemplates(eqx.Module):
     halves the memory read and speeds up the batched FFT that dominates the
     host's Jacobian.
 
+    A spectrum covers only part of a grid made for every redshift and for
+    the photometric bands; :meth:`window` gives the templates over a
+    stretch of the grid (transformed once per spectrum), so each evaluation
+    transforms that stretch instead of the whole grid.
+
     Attributes:
         lnwave: ln of the grid wavelengths (A), shape (n,), float64.
         ft: real FFTs of the zero-padded templates, complex128, shape (k, n_fft // 2 + 1).
         ft32: the same as float32 real and imaginary parts, shape (k, 2, n_fft // 2 + 1).
+        padded: the templates on the grid with ``pad`` zeros at each end, shape (k, n + 2 pad);
+            None in a window.
         n_fft: padded length.
         dv_kms: grid step in km/s.
+        pad: samples of zero padding each side: 6 times the widest kernel the templates allow for.
+        bounds: ln of the first and last wavelength of the templates' grid (A); the model is zero outside,
+            in a window too.
     """
 
     lnwave: jnp.ndarray
     ft: jnp.ndarray
     ft32: jnp.ndarray
+    padded: jnp.ndarray | None
     n_fft: int = eqx.field(static=True)
     dv_kms: float = eqx.field(static=True)
+    pad: int = eqx.field(static=True)
+    bounds: tuple = eqx.field(static=True)
 
     @classmethod
     def from_arrays(cls, wave, flux, dv_kms: float = 30.0, max_sigma_kms: float = 10000.0, wave_range=None):
@@ -80,7 +99,40 @@ class LogTemplates(eqx.Module):
         n_fft = fast_len(grid.size + 2 * pad)
         ft = np.fft.rfft(res, n=n_fft, axis=-1)  # in float64, rounded once
         parts = np.stack([ft.real, ft.imag], axis=1).astype(np.float32)
-        return cls(jnp.asarray(np.log(grid)), jnp.asarray(ft), jnp.asarray(parts), n_fft, float(dv_kms))
+        padded = np.pad(res, ((0, 0), (pad, pad)))
+        return cls(jnp.asarray(np.log(grid)), jnp.asarray(ft), jnp.asarray(parts), jnp.asarray(padded), n_fft,
+                   float(dv_kms), pad, (float(np.log(grid[0])), float(np.log(grid[-1]))))
+
+    def window_length(self, ln_range: float) -> int:
+        """Length of a :meth:`window` for spectra spanning ``ln_range`` in ln(lambda); 0: the whole grid is as cheap.
+
+        The span is rounded up to a multiple of ``WINDOW_LN_STEP``, so the
+        spectra of one survey (same span whatever their redshift) share one
+        length and one compiled program.
+        """
+        span = WINDOW_LN_STEP * math.ceil(ln_range / WINDOW_LN_STEP - 1e-9)
+        n = fast_len(int(math.ceil(span * C_KMS / self.dv_kms)) + 2 * self.pad + 2)
+        return n if n <= WINDOW_MAX_FRACTION * self.n_fft else 0
+
+    def window(self, ln_wave_min, length: int) -> "LogTemplates":
+        """The templates over ``length`` grid samples from ``pad`` below ``ln_wave_min`` (traced), transformed.
+
+        The window's FFTs are circular over its length, so its first and last
+        ``pad`` samples are wrong; evaluations at ln(lambda) - dv / c >=
+        ``ln_wave_min`` - dv_max / c up to ``length - 2 pad`` samples further
+        (the span :meth:`window_length` was given) read only correct ones
+        and equal the whole grid's to round-off. Past the template coverage
+        the window holds the same zeros as the whole grid's padding. Costs
+        one FFT per template (done once per spectrum).
+        """
+        dln = self.dv_kms / C_KMS
+        first = jnp.floor((ln_wave_min - self.lnwave[0]) / dln).astype(jnp.int32)  # index in `padded`
+        start = jnp.clip(first, 0, self.padded.shape[-1] - length)
+        values = jax.lax.dynamic_slice_in_dim(self.padded, start, length, axis=1)
+        ft = jnp.fft.rfft(values, axis=-1)
+        parts = jnp.stack([ft.real, ft.imag], axis=1).astype(jnp.float32)
+        lnwave = self.lnwave[0] + dln * ((start - self.pad) + jnp.arange(length))
+        return LogTemplates(lnwave, ft, parts, None, length, self.dv_kms, self.pad, self.bounds)
 
     @property
     def wave(self) -> np.ndarray:
@@ -151,7 +203,7 @@ class LogTemplates(eqx.Module):
         n = self.lnwave.shape[0]
         x = (lnw - self.lnwave[0]) / (self.dv_kms / C_KMS)
         i0 = jnp.clip(jnp.floor(x).astype(jnp.int32), 0, n - 2)
-        return i0, x - i0, (x >= 0.0) & (x <= n - 1)
+        return i0, x - i0, (x >= 0.0) & (x <= n - 1) & (lnw >= self.bounds[0]) & (lnw <= self.bounds[1])
 
     def interp(self, lnw, f):
         """Linear interpolation (float64) of ``f`` (..., >= n) on this grid at ln-wavelengths ``lnw``; 0 outside.
@@ -275,10 +327,13 @@ class WidthLadder(eqx.Module):
         t = u - j
         t2, t3 = t * t, t * t * t
         wts = 0.5 * jnp.stack([-t3 + 2 * t2 - t, 3 * t3 - 5 * t2 + 2, -3 * t3 + 4 * t2 + t, t3 - t2])
-        rows = jax.lax.dynamic_slice_in_dim(self.table, j - 1, 4, axis=0)
         x = (lnw - dv_kms / C_KMS - self.lnwave0) / self.dln
         i0 = jnp.clip(jnp.floor(x).astype(jnp.int32), 0, n - 2)
         f = x - i0
-        row = jnp.maximum(wts @ rows, 0.0)  # (n,) template at this sigma
-        val = row[i0] * (1.0 - f) + row[i0 + 1] * f
+        # only the 4 ladder rows x 2 bracketing samples each point needs are read (not whole rows)
+        flat = self.table.reshape(-1)
+        at = ((j - 1 + jnp.arange(4)) * n)[:, None] + i0.reshape(1, -1)  # (4, points) flat indices
+        lo = jnp.maximum(wts @ flat[at], 0.0)  # the template at this sigma at samples i0
+        hi = jnp.maximum(wts @ flat[at + 1], 0.0)  # ... and at i0 + 1
+        val = (lo * (1.0 - f.reshape(-1)) + hi * f.reshape(-1)).reshape(jnp.shape(x))
         return jnp.where((x >= 0.0) & (x <= n - 1), val, 0.0)

@@ -23,6 +23,7 @@ Reading, validating and interpolating the SSP grids is
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import equinox as eqx
 import jax
@@ -75,11 +76,18 @@ class BroadenedBasis(eqx.Module):
         templates: the precomputed FFTs of the templates.
         sigma_template_kms: the templates' own Gaussian resolution (km/s).
         coverage: rest range (A) where the templates are defined.
+        window: length of the per-spectrum window (grid samples); 0: none.
+
+    For the fiber spectrum the templates are broadened over a window of
+    the grid that covers the spectrum (:meth:`for_range`,
+    :meth:`prepare`), transformed once per spectrum; other wavelengths
+    (photometric bands, derived quantities) use the whole grid.
     """
 
     templates: LogTemplates
     sigma_template_kms: float = eqx.field(static=True)
     coverage: tuple = eqx.field(static=True)
+    window: int = eqx.field(static=True, default=0)
 
     @classmethod
     def build(cls, wave, flux, sigma_template_kms: float, wave_range, max_sigma_kms: float):
@@ -95,11 +103,27 @@ class BroadenedBasis(eqx.Module):
         s2 = sigma**2 + ctx.median_sigma_kms**2 - self.sigma_template_kms**2
         return jnp.sqrt(jnp.maximum(s2, SIGMA_FLOOR_KMS**2))
 
-    def __call__(self, wave, coeffs, sigma, dv, ctx):
-        """sum_k coeffs[k] template_k, broadened and shifted, at rest ``wave`` (A); 0 outside the coverage."""
-        return self.templates(wave, coeffs, self.kernel_sigma(sigma, ctx), dv)  # the shift moves the sampling points
+    def for_range(self, wave_min: float, wave_max: float) -> "BroadenedBasis":
+        """This basis with a window long enough for spectra spanning ln(wave_max / wave_min) (rounded up)."""
+        n = self.templates.window_length(math.log(wave_max / wave_min))
+        return self if n == self.window else dataclasses.replace(self, window=n)
 
-    def jacobian(self, wave, params: dict, ctx, coeff_names: list, names: tuple):
+    def prepare(self, ctx):
+        """The templates over this spectrum's window (see :meth:`LogTemplates.window`), or None without one."""
+        if not self.window:
+            return None
+        return self.templates.window(jnp.log(jnp.asarray(ctx.wave_min, jnp.result_type(float))), self.window)
+
+    def __call__(self, wave, coeffs, sigma, dv, ctx, prepared=None):
+        """sum_k coeffs[k] template_k, broadened and shifted, at rest ``wave`` (A); 0 outside the coverage.
+
+        ``prepared`` (from :meth:`prepare`, for the spectrum's own ``wave``
+        only) replaces the whole grid by the spectrum's window.
+        """
+        tpl = self.templates if prepared is None else prepared
+        return tpl(wave, coeffs, self.kernel_sigma(sigma, ctx), dv)  # the shift moves the sampling points
+
+    def jacobian(self, wave, params: dict, ctx, coeff_names: list, names: tuple, prepared=None):
         """(value (n,), Jacobian (n, len(names))) of :meth:`__call__` at rest ``wave`` (A).
 
         The coefficients are ``params[coeff_names[k]]``; ``names`` may hold
@@ -125,15 +149,16 @@ class BroadenedBasis(eqx.Module):
         sigma = jnp.asarray(params["sigma"], dtype)
         ks, dks = jax.jvp(lambda s: self.kernel_sigma(s, ctx), (sigma,), (jnp.ones_like(sigma),))
         wanted = [n for n in names if n in index]
-        rows = self.templates.broadened_rows(coeffs, ks, dks if "sigma" in names else None, [index[n] for n in wanted])
+        tpl = self.templates if prepared is None else prepared
+        rows = tpl.broadened_rows(coeffs, ks, dks if "sigma" in names else None, [index[n] for n in wanted])
         w = jnp.reshape(jnp.asarray(wave, dtype), -1)
         lnw = jnp.log(jnp.maximum(w, 1e-30)) - jnp.asarray(params["dv"], dtype) / C_KMS
-        at = self.templates.interp(lnw, rows)  # (rows, n): value, [d/dsigma], coefficient columns
+        at = tpl.interp(lnw, rows)  # (rows, n): value, [d/dsigma], coefficient columns
         labels = (["sigma"] if "sigma" in names else []) + wanted
         cols = [at[1:]]
         if "dv" in names:
             labels.append("dv")
-            cols.append(-self.templates.slope(lnw, rows[0])[None] / C_KMS)
+            cols.append(-tpl.slope(lnw, rows[0])[None] / C_KMS)
         order = np.array([labels.index(n) for n in names], dtype=int)
         jac = jnp.concatenate(cols, axis=0)
         if not np.array_equal(order, np.arange(len(labels))):
@@ -143,6 +168,15 @@ class BroadenedBasis(eqx.Module):
     def overlaps(self, wave_min: float, wave_max: float) -> bool:
         """Whether the rest range [wave_min, wave_max] (A) overlaps the templates' coverage."""
         return wave_min < self.coverage[1] and wave_max > self.coverage[0]
+
+
+def restricted_host(host, wave_min: float, wave_max: float):
+    """``host`` (whose templates are ``host.basis``) for spectra covering [wave_min, wave_max] A: None
+    if its templates miss that range, else with a window of its grid for such spectra."""
+    if not host.basis.overlaps(wave_min, wave_max):
+        return None
+    basis = host.basis.for_range(wave_min, wave_max)
+    return host if basis is host.basis else dataclasses.replace(host, basis=basis)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,14 +273,17 @@ class HostSSP(AbstractComponent):
         return jnp.stack([jnp.asarray(params[n]) for n in self.weights_names()])
 
     def __call__(self, wave, params, ctx):
-        return self.basis(wave, self.weights(params), params["sigma"], params["dv"], ctx)
+        return self.basis(wave, self.weights(params), params["sigma"], params["dv"], ctx, ctx.prepared_for(self.name))
 
     def jacobian(self, wave, params, ctx, names):
         """Value and Jacobian w.r.t. ``names``, analytic (see :meth:`BroadenedBasis.jacobian`)."""
-        return self.basis.jacobian(wave, params, ctx, self.weights_names(), names)
+        return self.basis.jacobian(wave, params, ctx, self.weights_names(), names, ctx.prepared_for(self.name))
+
+    def prepare(self, ctx):
+        return self.basis.prepare(ctx)
 
     def restrict(self, wave_min, wave_max):
-        return self if self.basis.overlaps(wave_min, wave_max) else None
+        return restricted_host(self, wave_min, wave_max)
 
     def light_weighted_log_age(self, params):
         """Light-weighted (at norm_wave) mean log10(age / Gyr)."""

@@ -30,6 +30,7 @@ from .host import (
     BroadenedBasis,
     check_range,
     options_factory,
+    restricted_host,
     window_mean,
 )
 
@@ -168,14 +169,17 @@ class HostPCA(AbstractComponent):
 
     def __call__(self, wave, params, ctx):
         coeffs = jnp.stack([jnp.asarray(params[n]) for n in self.coeff_names()])
-        return self.basis(wave, coeffs, params["sigma"], params["dv"], ctx)
+        return self.basis(wave, coeffs, params["sigma"], params["dv"], ctx, ctx.prepared_for(self.name))
 
     def jacobian(self, wave, params, ctx, names):
         """Value and Jacobian w.r.t. ``names``, analytic (see :meth:`BroadenedBasis.jacobian`)."""
-        return self.basis.jacobian(wave, params, ctx, self.coeff_names(), names)
+        return self.basis.jacobian(wave, params, ctx, self.coeff_names(), names, ctx.prepared_for(self.name))
+
+    def prepare(self, ctx):
+        return self.basis.prepare(ctx)
 
     def restrict(self, wave_min, wave_max):
-        return self if self.basis.overlaps(wave_min, wave_max) else None
+        return restricted_host(self, wave_min, wave_max)
 
 
 def _resolve_basis(name: str, opts: PCAHostOptions) -> EigenBasis:

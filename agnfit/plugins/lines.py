@@ -180,7 +180,12 @@ class EmissionLines(AbstractComponent):
             if idx.size == 0:
                 continue
             lam0 = lay.wave[idx]
-            sig_inst = jnp.zeros(idx.size) if intrinsic else ctx.sigma_inst_kms(jnp.asarray(lam0))
+            if intrinsic:
+                sig_inst = jnp.zeros(idx.size)
+            elif ctx.prepared_for(self.name) is not None:
+                sig_inst = ctx.prepared_for(self.name)[idx]
+            else:
+                sig_inst = ctx.sigma_inst_kms(jnp.asarray(lam0))
             x = C_KMS * (lnw[None, :] - np.log(lam0)[:, None]) - v.dv[idx, None]
             if family == "lorentzian":
                 dens = prof.pseudo_voigt(x, v.fwhm[idx, None], sig_inst[:, None])
@@ -201,7 +206,9 @@ class EmissionLines(AbstractComponent):
         lnw = jnp.log(jnp.maximum(w, 1e-30))  # once per pixel, not per (line, pixel)
         idx, dens = self._densities(lnw, v, ctx, slots, intrinsic)
         # density per km/s -> per A: dx/dlambda = c / lambda
-        return jnp.reshape((v.flux[idx] @ dens) * C_KMS / jnp.maximum(w, 1e-30), shape)
+        # a weighted sum XLA fuses with the profiles, instead of a product that needs them all stored first
+        total = jnp.sum(v.flux[idx][:, None] * dens, axis=0)
+        return jnp.reshape(total * C_KMS / jnp.maximum(w, 1e-30), shape)
 
     def jacobian(self, wave, params: dict, ctx, names: tuple):
         """Value and Jacobian (n, len(names)) with respect to local parameters ``names``, per profile slot.
@@ -211,6 +218,10 @@ class EmissionLines(AbstractComponent):
         from .line_jacobian import lines_jacobian
 
         return lines_jacobian(self, wave, params, ctx, names)
+
+    def prepare(self, ctx):
+        """The instrumental sigma (km/s) at every profile slot's line centre: fixed for a spectrum."""
+        return ctx.sigma_inst_kms(jnp.asarray(self.layout.wave))
 
     def __call__(self, wave, params, ctx):
         """Flux of all lines (model flux units per A) at rest wavelengths ``wave`` (A), LSF applied."""

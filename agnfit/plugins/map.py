@@ -117,6 +117,7 @@ def optimize(model, data, u0: dict, optimizer: str, lr: float, max_steps: int, t
     (as :class:`MAP` does), ``lr``, ``max_steps`` and ``tol`` are traced.
     """
     x0, unravel = ravel_pytree(u0)
+    data = model.prepare(data)  # per-spectrum precomputation, once for the whole loop
     base = loss_fn(model, data)
     tol = jnp.asarray(tol)
     rel_tol, gap_tol = (tol, jnp.zeros_like(tol)) if tol.ndim == 0 else (tol[0], tol[1])

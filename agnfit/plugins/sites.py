@@ -122,6 +122,7 @@ def transform_derivatives(groups: list[SiteGroup], u: dict) -> dict:
 def potential(model, data):
     """The potential energy ``u -> -log p(T(u), data) - log|T'(u)|`` (numpyro's), traced once per prior family."""
     groups = site_groups(model)
+    data = model.prepare(data)  # once, outside the function the samplers and optimisers call
 
     def fn(u: dict):
         theta, lp = prior_terms(groups, u)
