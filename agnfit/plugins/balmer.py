@@ -164,36 +164,30 @@ def ndtr(z):
     return jnp.where(z <= -NDTR_Z_MAX, 0.0, jnp.where(z >= NDTR_Z_MAX, 1.0, val))
 
 
-def _log_expm1(x):
-    """ln(exp(x) - 1) for x > 0, without overflow."""
-    return x + jnp.log(-jnp.expm1(-x))
+def continuum_shape(wave, te, tau):
+    """b(lambda) and d ln b / d ln lambda of the Balmer continuum, b(lambda_BE) = 1.
 
-
-def continuum_shape(wave, te, tau, ln_wave=None):
-    """ln b(lambda) and d ln b / d ln lambda of the Balmer continuum, b(lambda_BE) = 1.
+    With r = lambda / lambda_BE, x = hc / (lambda k T_e), e_x = 1 - e^-x and
+    t = tau r^3, e_t = 1 - e^-t, b is the product
+    r^-5 (1 - e_x) / e_x * e_t (e^x_BE - 1) / (1 - e^-tau): two exponentials
+    per wavelength, no logarithm.
 
     Args:
         wave: wavelengths (A), > 0.
         te: electron temperature (K).
         tau: optical depth at the edge.
-        ln_wave: ln(wave), when the caller has it (saves a logarithm per pixel).
     """
-    ln_r = (jnp.log(wave) if ln_wave is None else ln_wave) - math.log(BALMER_EDGE)
+    r = wave / BALMER_EDGE
+    r3 = r * r * r
     x = HC_OVER_K / (wave * te)
-    x_edge = HC_OVER_K / (BALMER_EDGE * te)
-    t = jnp.minimum(tau * jnp.exp(3.0 * ln_r), _TAU_CAP)
+    t = jnp.minimum(tau * r3, _TAU_CAP)
     e_x = -jnp.expm1(-x)  # 1 - exp(-x)
     e_t = -jnp.expm1(-t)  # 1 - exp(-t)
-    ln_b = (
-        -5.0 * ln_r
-        - (x + jnp.log(e_x))
-        + _log_expm1(x_edge)
-        + jnp.log(e_t)
-        - jnp.log(-jnp.expm1(-jnp.minimum(tau, _TAU_CAP)))
-    )
+    edge = jnp.expm1(HC_OVER_K / (BALMER_EDGE * te)) / -jnp.expm1(-jnp.minimum(tau, _TAU_CAP))
+    b = (1.0 - e_x) / e_x * e_t / (r3 * r * r) * edge
     # t / (exp(t) - 1) = t exp(-t) / (1 - exp(-t))
     slope = -5.0 + x / e_x + 3.0 * t * (1.0 - e_t) / e_t
-    return ln_b, slope
+    return b, slope
 
 
 class BalmerContinuum(AbstractComponent):
@@ -276,21 +270,10 @@ class BalmerContinuum(AbstractComponent):
     def _continuum(self, y, s, te, tau, wave=None):
         """Smoothed continuum step over norm, flux per unit ln lambda (A), at emitter-frame ln wavelengths ``y``.
 
-        b(lambda) of :func:`continuum_shape` is computed as a product,
-        r^-5 (1 - e_x) / e_x e_t (e^x_BE - 1) / (1 - e^-tau) with r = lambda / lambda_BE,
-        e_x = 1 - e^-x and e_t = 1 - e^-t: two exponentials per pixel, not its
-        logarithms and their exponential. ``wave`` = exp(y) if the caller has it.
+        ``wave`` = exp(y) if the caller has it.
         """
         wave = jnp.exp(y) if wave is None else wave
-        r = wave / BALMER_EDGE
-        r3 = r * r * r
-        x = HC_OVER_K / (wave * te)
-        t = jnp.minimum(tau * r3, _TAU_CAP)
-        e_x = -jnp.expm1(-x)  # 1 - exp(-x)
-        e_t = -jnp.expm1(-t)  # 1 - exp(-t)
-        edge = jnp.expm1(HC_OVER_K / (BALMER_EDGE * te)) / -jnp.expm1(-jnp.minimum(tau, _TAU_CAP))
-        b = (1.0 - e_x) / e_x * e_t / (r3 * r * r) * edge
-        slope = -5.0 + x / e_x + 3.0 * t * (1.0 - e_t) / e_t  # d ln b / d ln lambda
+        b, slope = continuum_shape(wave, te, tau)
         z = (math.log(BALMER_EDGE) - y) / s
         return wave * b * (ndtr(z) - s * (slope + 1.0) * _INV_SQRT_2PI * jnp.exp(-0.5 * z * z))
 

@@ -172,6 +172,7 @@ class EmissionLines(AbstractComponent):
     def _densities(self, lnw, v: SlotValues, ctx, slots: np.ndarray, intrinsic: bool):
         """(idx, dens): the selected slots, grouped by profile family, and their densities per km/s, (len(idx), n)."""
         lay = self.layout
+        at_centres = None if intrinsic else ctx.prepared_for(self.name)  # instrumental sigma, from prepare
         order, rows = [], []
         families = {"gaussian": slots & ~lay.lorentz & ~lay.hermite, "gauss_hermite": slots & lay.hermite,
                     "lorentzian": slots & lay.lorentz}
@@ -182,8 +183,8 @@ class EmissionLines(AbstractComponent):
             lam0 = lay.wave[idx]
             if intrinsic:
                 sig_inst = jnp.zeros(idx.size)
-            elif ctx.prepared_for(self.name) is not None:
-                sig_inst = ctx.prepared_for(self.name)[idx]
+            elif at_centres is not None:
+                sig_inst = at_centres[idx]
             else:
                 sig_inst = ctx.sigma_inst_kms(jnp.asarray(lam0))
             x = C_KMS * (lnw[None, :] - np.log(lam0)[:, None]) - v.dv[idx, None]
