@@ -12,7 +12,6 @@ import logging
 from importlib import metadata
 from typing import NamedTuple
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -22,6 +21,7 @@ from .config import Config, load_config
 from .core.checks import checked
 from .core.data import Photometry, Spectrum
 from .core.derived import add_black_hole_masses, compute_derived_samples, derived_settings, summarize
+from .core.jit import fit_jit
 from .core.result import SCHEMA_VERSION, FitResult
 from .errors import InputError
 from .prepare import prepare
@@ -74,12 +74,12 @@ def _thin(samples: dict, n_max: int) -> dict:
     return {k: v[idx] for k, v in flat.items()}
 
 
-@eqx.filter_jit
+@fit_jit
 def _component_fluxes(model, params: dict, data):
     return model.component_fluxes(data.wave, params, data.ctx)
 
 
-@eqx.filter_jit
+@fit_jit
 def _synthetic_mags(model, params: dict, data):
     return model.synthetic_mags(params, data)
 

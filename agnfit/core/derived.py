@@ -24,13 +24,13 @@ and 16th/84th percentiles.
 
 from __future__ import annotations
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
 from .checks import checked
+from .jit import fit_jit
 from .names import derived_name, full_name, local_params
 
 C_KMS = 299792.458
@@ -148,7 +148,7 @@ def derived_settings(config, z: float) -> dict:
     }
 
 
-@eqx.filter_jit
+@fit_jit
 def _derived_batch(model, params: dict, data, static: tuple, four_pi_dl2):
     settings = {k: (list(v) if isinstance(v, tuple) else v) for k, v in static}
     settings["four_pi_dl2"] = four_pi_dl2

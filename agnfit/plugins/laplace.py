@@ -16,19 +16,19 @@ number of floored directions is in the diagnostics.
 
 from __future__ import annotations
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ..core.inference import AbstractInference, Posterior
+from ..core.jit import fit_jit
 from ..errors import ConfigError
 from .map import MAP, constrain, start_point
 from .sites import potential
 
 
-@eqx.filter_jit
+@fit_jit
 def potential_hessian(model, data, u: dict):
     """Hessian (p, p) of the potential energy at ``u``, in ``ravel_pytree`` order."""
     x, unravel = ravel_pytree(u)
@@ -36,13 +36,13 @@ def potential_hessian(model, data, u: dict):
     return jax.hessian(lambda y: pot(unravel(y)))(x)
 
 
-@eqx.filter_jit
+@fit_jit
 def _hessian_batch(model, data, u: dict):
     """:func:`potential_hessian` vmapped over the leading axis of ``data`` and ``u``."""
     return jax.vmap(lambda d, v: potential_hessian(model, d, v))(data, u)
 
 
-@eqx.filter_jit
+@fit_jit
 def draw_constrained(model, data, u: dict, scale, key, num_samples: int) -> dict:
     """``num_samples`` draws of ``u + scale @ z`` (z standard normal), mapped to the constrained space."""
     x, unravel = ravel_pytree(u)

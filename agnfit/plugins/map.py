@@ -3,7 +3,7 @@
 The loss is numpyro's potential energy (minus the log joint density, with the
 log-Jacobians of the transforms to each prior's support), so the optimiser can
 never leave a parameter's support. The whole optimisation loop runs in one
-``lax.while_loop`` under ``eqx.filter_jit``: the model's arrays and the data
+``lax.while_loop`` under ``fit_jit`` (``eqx.filter_jit``): the model's arrays and the data
 are traced, so a new spectrum with the same model structure (and length
 bucket) reuses the compiled loop. Staging: the continuum-group components are
 first fitted with the line windows masked, then the full model starts there.
@@ -40,14 +40,15 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ..core.inference import AbstractInference, Posterior
+from ..core.jit import fit_jit
 from ..errors import ConfigError
+from .ahead import compile_ahead, finish
 from .optim_steps import LM_MAX, first_order, fisher_lm, newton_lm
 from .sites import constrain_groups, potential, site_groups
 
@@ -107,7 +108,7 @@ class OptResult(NamedTuple):
     grad_max: jax.Array
 
 
-@eqx.filter_jit
+@fit_jit
 def optimize(model, data, u0: dict, optimizer: str, lr: float, max_steps: int, tol) -> OptResult:
     """Minimise the potential energy of ``model`` on ``data`` from ``u0`` (unconstrained).
 
@@ -246,10 +247,13 @@ class MAP(AbstractInference):
     def _settings(self, stage: str) -> tuple:
         """(optimizer, lr, max_steps, tolerances) of ``stage`` ("continuum" or "full") for :func:`optimize`.
 
+        ``"ahead"``: the full stage's settings with no step, to compile its loop (:mod:`.ahead`).
+
         The numbers are arrays, so traced: other settings reuse the compiled loop.
         """
-        tols = jnp.asarray([self.tol, self.gap_tol] if stage == "full" else [self.continuum_tol, CONTINUUM_GAP_TOL])
-        steps = self.max_steps if stage == "full" else self.continuum_steps
+        full = stage != "continuum"
+        tols = jnp.asarray([self.tol, self.gap_tol] if full else [self.continuum_tol, CONTINUUM_GAP_TOL])
+        steps = {"full": self.max_steps, "continuum": self.continuum_steps}.get(stage, 0)  # "ahead": no step
         return self.optimizer, jnp.asarray(float(self.learning_rate)), jnp.asarray(int(steps)), tols
 
     def _continuum_stage(self, model, data, u0: dict) -> tuple[dict, dict]:
@@ -270,7 +274,9 @@ class MAP(AbstractInference):
         u0 = start_point(model, data, init)
         info = {}
         if self.staged and init is None:
+            ahead = compile_ahead(optimize, model, data, u0, *self._settings("ahead"))
             u0, stage = self._continuum_stage(model, data, u0)
+            finish(ahead)
             if stage:
                 info["continuum_stage"] = stage
         res = optimize(model, data, u0, *self._settings("full"))
@@ -303,11 +309,13 @@ class MAP(AbstractInference):
         stages: list[dict] = [{} for _ in range(n)]
         problem = _continuum_problem(model, data, batched=True) if self.staged else None
         if problem is not None:
+            ahead = compile_ahead(_optimize_batch, model, data, ub, *self._settings("ahead"))
             cont, cdata = problem
             cres = _optimize_batch(cont, cdata, {k: ub[k] for k in cont.priors()},
                                    *self._settings("continuum"))
             ub = {**ub, **cres.u}
             stages = [{"continuum_stage": self._stage_info(_member(cres, i))} for i in range(n)]
+            finish(ahead)
         res = _optimize_batch(model, data, ub, *self._settings("full"))
         return [self._posterior(model, _member(data, i), _member(res, i), stages[i]) for i in range(n)]
 
@@ -361,7 +369,7 @@ def _member(tree, i: int):
     return jax.tree_util.tree_map(lambda a: a[i], tree)
 
 
-@eqx.filter_jit
+@fit_jit
 def _optimize_batch(model, data, u0: dict, optimizer: str, lr, max_steps, tol) -> OptResult:
     """:func:`optimize` over the leading axis of ``data`` and ``u0`` (``model`` shared), in one program.
 
