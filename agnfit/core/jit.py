@@ -7,8 +7,9 @@ by default emits each fusion through its newer "fusion emitters" as a
 separate LLVM kernel module; for such programs the per-kernel overhead
 dominates compilation. With them off (``xla_cpu_use_fusion_emitters=False``)
 the full default model's MAP loop compiles in 8 s instead of 14 s and the
-compiler's peak memory falls by about 0.9 GB, while the compiled loop runs
-as fast (``benchmarks/bench_fit.py``). The option applies to the programs
+compiler's peak memory falls by about 0.9 GB; the compiled loop runs about 7%
+slower (``benchmarks/bench_fit.py``), which a long catalogue run with a warm
+persistent cache may prefer to avoid. The option applies to the programs
 made with :func:`fit_jit` only, not to the user's other JAX code. On other
 backends the CPU option has no effect.
 

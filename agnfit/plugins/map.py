@@ -45,10 +45,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from ..core.ahead import compile_ahead, finish
 from ..core.inference import AbstractInference, Posterior
 from ..core.jit import fit_jit
 from ..errors import ConfigError
-from .ahead import compile_ahead, finish
 from .optim_steps import LM_MAX, first_order, fisher_lm, newton_lm
 from .sites import constrain_groups, potential, site_groups
 

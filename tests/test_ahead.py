@@ -10,7 +10,7 @@ import pytest
 
 from agnfit import Observation, load_config, simulate
 from agnfit.fit import setup_fit
-from agnfit.plugins import ahead
+from agnfit.core import ahead
 from agnfit.plugins.map import MAP
 
 
@@ -43,7 +43,7 @@ def test_finish_logs_a_failure_instead_of_raising(caplog):
         raise ValueError("no")
 
     fut = ahead.compile_ahead(boom, jnp.ones(2))
-    with caplog.at_level(logging.DEBUG, logger="agnfit.plugins.ahead"):
+    with caplog.at_level(logging.DEBUG, logger="agnfit.core.ahead"):
         ahead.finish(fut)
     assert "compiling ahead failed" in caplog.text
     ahead.finish(None)
