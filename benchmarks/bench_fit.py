@@ -22,6 +22,10 @@ templates, tracing, compiling, running, derived quantities); the compilation
 part is measured directly from JAX's monitoring events (tracing + lowering +
 XLA compilation or cache read). Later fits reuse the compiled code.
 
+``--xla-defaults`` repeats part (a) with ``AGNFIT_XLA_DEFAULTS=1``: agnfit's
+single-fit programs compiled with XLA's default options instead of
+``agnfit.core.jit``'s (compile time and memory against run time).
+
 Part (b), batches: if ``agnfit.fit_batch`` exists, one fresh process per batch
 size fits that many spectra in one call (one chunk) twice: the first
 call includes compilation for that batch shape, the second is the steady
@@ -128,12 +132,12 @@ def child_batch(args) -> dict:
     return {"size": len(spectra), "calls": calls, "rss_mib": peak_rss_mib()}
 
 
-def run_child(mode: str, args, cache_dir: Path, extra: list[str]) -> dict:
-    """Run this script as ``--child mode`` in a fresh interpreter; its last RESULT line, parsed."""
+def run_child(mode: str, args, cache_dir: Path, extra: list[str], env_extra: dict | None = None) -> dict:
+    """Run this script as ``--child mode`` in a fresh interpreter (``env_extra`` added); its last RESULT line, parsed."""
     cmd = [sys.executable, __file__, "--child", mode, "--spectra", str(args.spectra)] + extra
     if args.config:
         cmd += ["--config", str(args.config)]
-    env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(cache_dir)}
+    env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(cache_dir), **(env_extra or {})}
     with Stopwatch() as sw:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_TAG)]
@@ -214,6 +218,8 @@ def main(argv=None) -> int:
     p.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "agnfit-bench-fit"),
                    help="where simulated spectra and compilation caches are kept")
     p.add_argument("--skip-batch", action="store_true", help="only part (a)")
+    p.add_argument("--xla-defaults", action="store_true",
+                   help="part (a) also with AGNFIT_XLA_DEFAULTS=1 (XLA's default compiler options)")
     # internal: child processes
     p.add_argument("--child", choices=("single", "batch"), help=argparse.SUPPRESS)
     p.add_argument("--spectra", help=argparse.SUPPRESS)
@@ -250,6 +256,11 @@ def main(argv=None) -> int:
         runs["cold"] = run_child("single", args, cache, ["--n", str(n_single)])
         size_mib = sum(f.stat().st_size for f in cache.rglob("*") if f.is_file()) / 2**20
         runs["warm"] = run_child("single", args, cache, ["--n", str(n_single)])
+        if args.xla_defaults:  # the same with agnfit's fit programs compiled with XLA's default options
+            plain, env = cache / "xla-defaults", {"AGNFIT_XLA_DEFAULTS": "1"}
+            plain.mkdir()
+            runs["cold, XLA defaults"] = run_child("single", args, plain, ["--n", str(n_single)], env)
+            runs["warm, XLA defaults"] = run_child("single", args, plain, ["--n", str(n_single)], env)
         r = runs["cold"]
         print(f"\n## (a) single fits: {len(r['components'])} components ({', '.join(r['components'])}), "
               f"{r['n_params']} parameters; compilation cache after the cold run: {size_mib:.0f} MiB\n")

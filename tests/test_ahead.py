@@ -28,6 +28,15 @@ def test_signature_follows_shapes_and_static_leaves():
     assert ahead.signature(_double, (jnp.ones(3), {1, 2})) is None  # unhashable leaf: no key
 
 
+lean = pytest.mark.skipif(not ahead.COMPILER_OPTIONS, reason="AGNFIT_XLA_DEFAULTS=1: compiling ahead is off")
+
+
+def test_compile_ahead_is_off_with_xla_defaults(monkeypatch):
+    monkeypatch.setattr(ahead, "COMPILER_OPTIONS", {})
+    assert ahead.compile_ahead(jax.jit(lambda x: x - 1.0), jnp.arange(5.0)) is None
+
+
+@lean
 def test_compile_ahead_runs_once_per_signature():
     fn = jax.jit(lambda x: x + 1.0)
     x = jnp.arange(7.0) * 0.5
@@ -38,6 +47,7 @@ def test_compile_ahead_runs_once_per_signature():
     assert isinstance(ahead.compile_ahead(fn, jnp.arange(8.0)), Future)
 
 
+@lean
 def test_finish_logs_a_failure_instead_of_raising(caplog):
     def boom(x):
         raise ValueError("no")
@@ -67,6 +77,7 @@ def compile_log():
     logger.removeHandler(handler)
 
 
+@lean
 def test_staged_first_fit_compiles_each_loop_once(compile_log):
     # wave0 = 5123 makes the model structure new to this process
     cfg = load_config({

@@ -9,6 +9,13 @@ program the real call uses and then returns at once) while the calling thread
 compiles and runs the continuum stage, so the two compilations overlap on two
 cores. It does so only the first time a (function, argument signature) is
 seen in the process; later fits find the program compiled and skip it.
+
+Two compilations at once need the memory of both: with the lean compiler
+options of :mod:`agnfit.core.jit` a cold first fit of the full default model
+peaks at about 1.0 GB, with XLA's defaults (``AGNFIT_XLA_DEFAULTS=1``) at
+2.7 GB, so compiling ahead is off with XLA's defaults. ``fit_batch``'s
+batched programs do not compile ahead: a batch's first call is amortised
+over its members, and its memory is the larger concern.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import jax
 import numpy as np
+
+from .jit import COMPILER_OPTIONS
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +55,7 @@ def compile_ahead(fn: Callable, *args) -> Future | None:
     ``args`` should make ``fn`` return at once (e.g. a zero iteration cap): the
     point is the compilation, which fills ``fn``'s cache for the real call.
     """
-    key = signature(fn, args)
+    key = signature(fn, args) if COMPILER_OPTIONS else None
     if key is None:
         return None
     with _LOCK:

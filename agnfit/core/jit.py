@@ -1,6 +1,6 @@
 """``fit_jit``: ``eqx.filter_jit`` with the XLA options agnfit's fit programs are compiled with.
 
-A fit program (an optimisation loop, a sampler, the derived quantities) is
+A fit program (an optimisation loop, a Hessian, the derived quantities) is
 one large XLA module of a thousand or so small operations: slices of the
 parameter vector, per-component terms, their transposes. XLA's CPU backend
 by default emits each fusion through its newer "fusion emitters" as a
@@ -8,8 +8,11 @@ separate LLVM kernel module; for such programs the per-kernel overhead
 dominates compilation. With them off (``xla_cpu_use_fusion_emitters=False``)
 the full default model's MAP loop compiles in 8 s instead of 14 s and the
 compiler's peak memory falls by about 0.9 GB; the compiled loop runs about 7%
-slower (``benchmarks/bench_fit.py``), which a long catalogue run with a warm
-persistent cache may prefer to avoid. The option applies to the programs
+slower (``benchmarks/bench_fit.py``). That suits the programs of a single
+fit, where compilation is most of a first fit's time and its peak memory.
+Programs that run long enough for run time to outweigh compilation (the
+batched MAP loop and Hessians of ``fit_batch``, the NUTS sampler) use plain
+``eqx.filter_jit`` with XLA's defaults. The option applies to the programs
 made with :func:`fit_jit` only, not to the user's other JAX code. On other
 backends the CPU option has no effect.
 

@@ -16,6 +16,7 @@ number of floored directions is in the diagnostics.
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,7 +37,7 @@ def potential_hessian(model, data, u: dict):
     return jax.hessian(lambda y: pot(unravel(y)))(x)
 
 
-@fit_jit
+@eqx.filter_jit  # XLA's defaults, as for the batched MAP loop
 def _hessian_batch(model, data, u: dict):
     """:func:`potential_hessian` vmapped over the leading axis of ``data`` and ``u``."""
     return jax.vmap(lambda d, v: potential_hessian(model, d, v))(data, u)

@@ -40,6 +40,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -309,13 +310,11 @@ class MAP(AbstractInference):
         stages: list[dict] = [{} for _ in range(n)]
         problem = _continuum_problem(model, data, batched=True) if self.staged else None
         if problem is not None:
-            ahead = compile_ahead(_optimize_batch, model, data, ub, *self._settings("ahead"))
             cont, cdata = problem
             cres = _optimize_batch(cont, cdata, {k: ub[k] for k in cont.priors()},
                                    *self._settings("continuum"))
             ub = {**ub, **cres.u}
             stages = [{"continuum_stage": self._stage_info(_member(cres, i))} for i in range(n)]
-            finish(ahead)
         res = _optimize_batch(model, data, ub, *self._settings("full"))
         return [self._posterior(model, _member(data, i), _member(res, i), stages[i]) for i in range(n)]
 
@@ -369,7 +368,7 @@ def _member(tree, i: int):
     return jax.tree_util.tree_map(lambda a: a[i], tree)
 
 
-@fit_jit
+@eqx.filter_jit  # XLA's defaults: a batch runs long enough for run time to outweigh compilation
 def _optimize_batch(model, data, u0: dict, optimizer: str, lr, max_steps, tol) -> OptResult:
     """:func:`optimize` over the leading axis of ``data`` and ``u0`` (``model`` shared), in one program.
 

@@ -3,7 +3,7 @@
 The :class:`~agnfit.core.model.Model` is the numpyro model. Warmup and
 sampling of all chains run in one function, :func:`sample_chains`, built on
 numpyro's functional NUTS kernel (``numpyro.infer.hmc.hmc``) and compiled by
-``fit_jit`` (``eqx.filter_jit``) with the model's arrays and the data traced, so a new
+``eqx.filter_jit`` with the model's arrays and the data traced, so a new
 spectrum of the same model structure and length bucket reuses the compiled
 sampler. (``numpyro.infer.MCMC`` with ``jit_model_args=True`` recompiles its
 sampling loop on every ``run``, about 10 s on a CPU for a 5-parameter model.)
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -28,7 +29,6 @@ from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 from numpyro.infer.hmc import hmc
 
 from ..core.inference import RHAT_MAX, AbstractInference, Posterior
-from ..core.jit import fit_jit
 from ..errors import ConfigError
 from .map import MAP, constrain, start_point, unconstrain
 from .sites import potential as potential_of
@@ -57,7 +57,7 @@ class ChainOutput(NamedTuple):
     step_size: jax.Array
 
 
-@fit_jit
+@eqx.filter_jit  # XLA's defaults: sampling runs far longer than it compiles
 def sample_chains(model, data, u0: dict, keys, settings: SamplerSettings) -> ChainOutput:
     """NUTS warmup + sampling of ``model`` on ``data``, one chain per row of ``u0`` / ``keys``.
 
