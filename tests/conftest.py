@@ -1,8 +1,11 @@
 """Test set-up: the data registry points at ../shared/data unless AGNFIT_DATA_DIR is set."""
 
+import contextlib
+import logging
 import os
 from pathlib import Path
 
+import jax
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,3 +28,31 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def sdss_example(data_dir) -> Path:
     return data_dir / "sdss" / "spec-0332-52367-0639.fits"
+
+
+@contextlib.contextmanager
+def _compilations():
+    """Collect JAX's compilation log messages inside the block."""
+    msgs: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            if "Compiling" in record.getMessage():
+                msgs.append(record.getMessage())
+
+    handler = Collect(level=logging.DEBUG)
+    logger = logging.getLogger("jax")
+    logger.addHandler(handler)
+    old = jax.config.jax_log_compiles
+    jax.config.update("jax_log_compiles", True)
+    try:
+        yield msgs
+    finally:
+        jax.config.update("jax_log_compiles", old)
+        logger.removeHandler(handler)
+
+
+@pytest.fixture
+def compilations():
+    """A context manager collecting JAX's "Compiling ..." log messages inside its block."""
+    return _compilations

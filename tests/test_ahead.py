@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from agnfit import Observation, load_config, simulate
-from agnfit.fit import setup_fit
 from agnfit.core import ahead
+from agnfit.fit import setup_fit
 from agnfit.plugins.map import MAP
 
 
@@ -59,26 +59,8 @@ def test_finish_logs_a_failure_instead_of_raising(caplog):
     ahead.finish(None)
 
 
-@pytest.fixture
-def compile_log():
-    msgs: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            if "Compiling" in record.getMessage():
-                msgs.append(record.getMessage())
-
-    handler, logger = Collect(level=logging.DEBUG), logging.getLogger("jax")
-    logger.addHandler(handler)
-    old = jax.config.jax_log_compiles
-    jax.config.update("jax_log_compiles", True)
-    yield msgs
-    jax.config.update("jax_log_compiles", old)
-    logger.removeHandler(handler)
-
-
 @lean
-def test_staged_first_fit_compiles_each_loop_once(compile_log):
+def test_staged_first_fit_compiles_each_loop_once(compilations):
     # wave0 = 5123 makes the model structure new to this process
     cfg = load_config({
         "data": {"deredden": False, "wave_range": [4200.0, 5600.0]},
@@ -91,8 +73,9 @@ def test_staged_first_fit_compiles_each_loop_once(compile_log):
     truth = {"pl.norm": 10.0, "pl.alpha": -1.5, "broad.Hb_flux": 500.0, "broad.Hb_fwhm": 3500.0}
     spec, _ = simulate(cfg, truth, Observation(z=0.1, snr=30, seed=3))
     setup = setup_fit(spec, cfg)
-    post = MAP().run(setup.model, setup.prep.data)
-    loops = [m for m in compile_log if "optimize" in m]
+    with compilations() as log:
+        post = MAP().run(setup.model, setup.prep.data)
+    loops = [m for m in log if "optimize" in m]
     assert post.converged
     assert len(loops) == 2, loops  # the continuum loop and the full loop; the ahead call's program is reused
     np.testing.assert_allclose(post.point["broad.Hb_fwhm"], 3500.0, rtol=0.1)

@@ -1,8 +1,5 @@
 """Compile once per model structure: a second spectrum of another length and redshift compiles nothing."""
 
-import contextlib
-import logging
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -20,35 +17,13 @@ CONFIG = {
 }
 
 
-@contextlib.contextmanager
-def compilations():
-    """Collect JAX's compilation log messages inside the block."""
-    msgs: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            if "Compiling" in record.getMessage():
-                msgs.append(record.getMessage())
-
-    handler = Collect(level=logging.DEBUG)
-    logger = logging.getLogger("jax")
-    logger.addHandler(handler)
-    old = jax.config.jax_log_compiles
-    jax.config.update("jax_log_compiles", True)
-    try:
-        yield msgs
-    finally:
-        jax.config.update("jax_log_compiles", old)
-        logger.removeHandler(handler)
-
-
-def test_detector_sees_a_new_compilation():
+def test_detector_sees_a_new_compilation(compilations):
     with compilations() as msgs:
         jax.jit(lambda x: x * 3.0 + 1.0)(jnp.ones(13))
     assert msgs
 
 
-def test_second_spectrum_of_other_length_and_redshift_compiles_nothing():
+def test_second_spectrum_of_other_length_and_redshift_compiles_nothing(compilations):
     cfg = load_config(CONFIG)
     truth = {"pl.norm": 10.0, "pl.alpha": -1.5, "broad.Hb_flux": 500.0, "broad.Hb_fwhm": 3500.0}
     s1, _ = simulate(cfg, truth, Observation(z=0.10, snr=20, seed=1))
