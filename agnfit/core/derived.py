@@ -63,23 +63,28 @@ def fwhm_of(v: Float[Array, " n"] | Float[np.ndarray, " n"], f: Float[Array, " n
     return hi - lo
 
 
-def line_measures(comp, line: str, params_local: dict, ctx, cont):
-    """FWHM, sigma (km/s), flux (model units x A, rest), peak offset (km/s) and EW (A) of one line.
+def line_measures(comp, lines: list, params_local: dict, ctx, cont) -> dict:
+    """FWHM, sigma (km/s), flux (model units x A, rest), peak offset (km/s) and EW (A) of ``lines`` of one component.
 
-    ``cont`` is the continuum flux density at the line's rest wavelength (for the EW).
+    Each line's intrinsic profile is evaluated on its own velocity grid (the
+    lines have their own parameters); the measures are taken on all of them at
+    once, so the derived-quantities program holds one copy of the measuring
+    code per component rather than one per line. Returns arrays of
+    ``len(lines)``. ``cont``: the continuum flux density at each line's rest
+    wavelength (for the EW).
     """
-    w0 = comp.line_rest_wave(line)
     v = jnp.linspace(-V_MAX, V_MAX, N_VGRID)
-    wave = w0 * (1.0 + v / C_KMS)
-    f = comp.line_profile(wave, params_local, ctx, line, intrinsic=True)
-    dw = wave[1] - wave[0]
-    flux = jnp.sum(f) * dw
+    w0 = jnp.asarray([comp.line_rest_wave(line) for line in lines], dtype=float)
+    wave = w0[:, None] * (1.0 + v / C_KMS)
+    f = jnp.stack([comp.line_profile(wave[i], params_local, ctx, line, intrinsic=True) for i, line in enumerate(lines)])
+    dw = wave[:, 1] - wave[:, 0]
+    flux = jnp.sum(f, axis=1) * dw
     norm = jnp.where(flux > 0, flux, 1.0)
-    vmean = jnp.sum(f * v) * dw / norm
-    sigma = jnp.sqrt(jnp.maximum(jnp.sum(f * (v - vmean) ** 2) * dw / norm, 0.0))
-    vpeak = v[jnp.argmax(f)]
+    vmean = jnp.sum(f * v, axis=1) * dw / norm
+    sigma = jnp.sqrt(jnp.maximum(jnp.sum(f * (v - vmean[:, None]) ** 2, axis=1) * dw / norm, 0.0))
+    vpeak = v[jnp.argmax(f, axis=1)]
     ew = flux / jnp.where(cont > 0, cont, jnp.nan)
-    return {"fwhm": fwhm_of(v, f), "sigma": sigma, "flux_model": flux, "voff_peak": vpeak,
+    return {"fwhm": jax.vmap(fwhm_of, (None, 0))(v, f), "sigma": sigma, "flux_model": flux, "voff_peak": vpeak,
             "wave_peak": w0 * (1.0 + vpeak / C_KMS), "ew": ew}
 
 
@@ -122,13 +127,19 @@ def derived_one(model, params: dict, data, settings: dict) -> dict:
     for i, w in enumerate(cw_list):
         out[derived_name(f"L{w:g}")] = four_pi_dl2 * w * (1.0 + data.z) * fcont[i]
     cont_at_lines = flux_of(cont_comps)[n_hw + n_cw :]
-    for j, (c, line) in enumerate(lines):
-        m = line_measures(c, line, local_params(c.name, params), ctx, cont_at_lines[j])
+    j = 0
+    for c in line_comps:
+        names = list(c.line_names())
+        if not names:
+            continue
+        m = line_measures(c, names, local_params(c.name, params), ctx, cont_at_lines[j : j + len(names)])
+        j += len(names)
         flux_cgs = m.pop("flux_model") * data.flux_scale * (1.0 + data.z)  # d lambda_obs = (1+z) d lambda_rest
         m["flux"] = flux_cgs
         m["luminosity"] = four_pi_dl2 * flux_cgs
-        for k, val in m.items():
-            out[derived_name(c.name, line, k)] = val
+        for i, line in enumerate(names):
+            for k, val in m.items():
+                out[derived_name(c.name, line, k)] = val[i]
     return out
 
 
