@@ -22,6 +22,7 @@ Reading, validating and interpolating the SSP grids is
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import math
 
@@ -170,13 +171,42 @@ class BroadenedBasis(eqx.Module):
         return wave_min < self.coverage[1] and wave_max > self.coverage[0]
 
 
-def restricted_host(host, wave_min: float, wave_max: float):
-    """``host`` (whose templates are ``host.basis``) for spectra covering [wave_min, wave_max] A: None
-    if its templates miss that range, else with a window of its grid for such spectra."""
-    if not host.basis.overlaps(wave_min, wave_max):
-        return None
-    basis = host.basis.for_range(wave_min, wave_max)
-    return host if basis is host.basis else dataclasses.replace(host, basis=basis)
+class AbstractBasisHost(AbstractComponent):
+    """A host galaxy as a linear combination of templates broadened by ``sigma`` and shifted by ``dv`` (km/s).
+
+    The templates are a :class:`BroadenedBasis`; a concrete host names the
+    coefficient parameters (:meth:`coefficient_names`, in template order) and
+    their priors. Evaluation, the analytic Jacobian, the per-spectrum window
+    and the restriction to a spectrum's range are the basis's.
+    """
+
+    basis: eqx.AbstractVar[BroadenedBasis]
+
+    @abc.abstractmethod
+    def coefficient_names(self) -> list[str]:
+        """Local names of the template coefficients, in template order."""
+
+    def coefficients(self, params):
+        """The template coefficients as an array, in template order."""
+        return jnp.stack([jnp.asarray(params[n]) for n in self.coefficient_names()])
+
+    def __call__(self, wave, params, ctx):
+        prepared = ctx.prepared_for(self.name)
+        return self.basis(wave, self.coefficients(params), params["sigma"], params["dv"], ctx, prepared)
+
+    def jacobian(self, wave, params, ctx, names):
+        """Value and Jacobian w.r.t. ``names``, analytic (see :meth:`BroadenedBasis.jacobian`)."""
+        return self.basis.jacobian(wave, params, ctx, self.coefficient_names(), names, ctx.prepared_for(self.name))
+
+    def prepare(self, ctx):
+        return self.basis.prepare(ctx)
+
+    def restrict(self, wave_min, wave_max):
+        """None if the templates miss [wave_min, wave_max] (A), else this host with a window of its grid for such spectra."""
+        if not self.basis.overlaps(wave_min, wave_max):
+            return None
+        basis = self.basis.for_range(wave_min, wave_max)
+        return self if basis is self.basis else dataclasses.replace(self, basis=basis)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,7 +252,7 @@ def _weight_name(i: int) -> str:
     return f"w_{i}"
 
 
-class HostSSP(AbstractComponent):
+class HostSSP(AbstractBasisHost):
     """Host starlight: sum_i w_i SSP_i(lambda), broadened by ``sigma`` and shifted by ``dv`` (km/s).
 
     Parameters: ``w_0 .. w_{k-1}`` (>= 0, model flux units: each SSP's mean
@@ -268,22 +298,12 @@ class HostSSP(AbstractComponent):
         vals.update(sigma=float(np.clip(150.0, *self.sigma_range)), dv=0.0)
         return vals
 
+    def coefficient_names(self) -> list[str]:
+        return self.weights_names()
+
     def weights(self, params):
         """The SSP weights (model flux units at ``norm_wave``) as an array, in template order."""
-        return jnp.stack([jnp.asarray(params[n]) for n in self.weights_names()])
-
-    def __call__(self, wave, params, ctx):
-        return self.basis(wave, self.weights(params), params["sigma"], params["dv"], ctx, ctx.prepared_for(self.name))
-
-    def jacobian(self, wave, params, ctx, names):
-        """Value and Jacobian w.r.t. ``names``, analytic (see :meth:`BroadenedBasis.jacobian`)."""
-        return self.basis.jacobian(wave, params, ctx, self.weights_names(), names, ctx.prepared_for(self.name))
-
-    def prepare(self, ctx):
-        return self.basis.prepare(ctx)
-
-    def restrict(self, wave_min, wave_max):
-        return restricted_host(self, wave_min, wave_max)
+        return self.coefficients(params)
 
     def light_weighted_log_age(self, params):
         """Light-weighted (at norm_wave) mean log10(age / Gyr)."""

@@ -19,18 +19,16 @@ from pathlib import Path
 from typing import NamedTuple
 
 import equinox as eqx
-import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
 
-from ..core.component import AbstractComponent
 from ..errors import ConfigError, InputError
 from .host import (
     MAX_INST_SIGMA_KMS,
+    AbstractBasisHost,
     BroadenedBasis,
     check_range,
     options_factory,
-    restricted_host,
     window_mean,
 )
 
@@ -129,7 +127,7 @@ def _coeff_name(i: int) -> str:
     return f"c_{i}"
 
 
-class HostPCA(AbstractComponent):
+class HostPCA(AbstractBasisHost):
     """Host starlight: sum_i c_i E_i(lambda), broadened by ``sigma`` and shifted by ``dv`` (km/s).
 
     Parameters: ``c_0`` (>= 0: the flux of the mean galaxy E_0 at norm_wave,
@@ -167,19 +165,8 @@ class HostPCA(AbstractComponent):
         vals.update(sigma=float(np.clip(100.0, *self.sigma_range)), dv=0.0)
         return vals
 
-    def __call__(self, wave, params, ctx):
-        coeffs = jnp.stack([jnp.asarray(params[n]) for n in self.coeff_names()])
-        return self.basis(wave, coeffs, params["sigma"], params["dv"], ctx, ctx.prepared_for(self.name))
-
-    def jacobian(self, wave, params, ctx, names):
-        """Value and Jacobian w.r.t. ``names``, analytic (see :meth:`BroadenedBasis.jacobian`)."""
-        return self.basis.jacobian(wave, params, ctx, self.coeff_names(), names, ctx.prepared_for(self.name))
-
-    def prepare(self, ctx):
-        return self.basis.prepare(ctx)
-
-    def restrict(self, wave_min, wave_max):
-        return restricted_host(self, wave_min, wave_max)
+    def coefficient_names(self) -> list[str]:
+        return self.coeff_names()
 
 
 def _resolve_basis(name: str, opts: PCAHostOptions) -> EigenBasis:
