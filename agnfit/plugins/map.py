@@ -254,7 +254,7 @@ class MAP(AbstractInference):
         """
         full = stage != "continuum"
         tols = jnp.asarray([self.tol, self.gap_tol] if full else [self.continuum_tol, CONTINUUM_GAP_TOL])
-        steps = {"full": self.max_steps, "continuum": self.continuum_steps}.get(stage, 0)  # "ahead": no step
+        steps = {"full": self.max_steps, "ahead": 0, "continuum": self.continuum_steps}[stage]
         return self.optimizer, jnp.asarray(float(self.learning_rate)), jnp.asarray(int(steps)), tols
 
     def _continuum_stage(self, model, data, u0: dict) -> tuple[dict, dict]:
