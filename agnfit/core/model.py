@@ -59,6 +59,23 @@ class NoiseConfig(eqx.Module):
         return out
 
 
+class Switches(eqx.Module):
+    """Which parts of a model a fit stage uses, as traced weights, so every stage runs one compiled program.
+
+    Attributes:
+        components: 1 (on) or 0 (off) per component, in ``Model.components`` order;
+            an additive component that is off contributes nothing, a multiplicative one
+            a factor 1.
+        photometry: 1 or 0: whether the photometric likelihood counts.
+        free: 1 or 0 per latent parameter (full names): a parameter whose owner is off
+            is held at its value.
+    """
+
+    components: Float[Array, " c"]
+    photometry: Float[Array, ""]
+    free: dict
+
+
 class Model(eqx.Module):
     """Fiber spectrum + optional aperture photometry model.
 
@@ -70,6 +87,7 @@ class Model(eqx.Module):
             the synthetic photometry, since catalogue magnitudes are not dereddened).
         noise: jitter switches.
         overrides: prior overrides by full name (config specs or distributions).
+        switches: the parts a fit stage uses (:meth:`switched`); None: everything.
     """
 
     components: tuple
@@ -78,6 +96,7 @@ class Model(eqx.Module):
     ext_curve: jax.Array | None = None
     noise: NoiseConfig = NoiseConfig()
     overrides: dict = eqx.field(static=True, default_factory=dict)
+    switches: Switches | None = None
 
     def __check_init__(self):
         names = [c.name for c in self.components]
@@ -142,7 +161,8 @@ class Model(eqx.Module):
         return {c.name: c(wave, local_params(c.name, params), ctx) for c in self.components}
 
     def combine(self, fluxes: dict):
-        """(sum of additive components) x (product of multiplicative ones)."""
+        """(sum of additive components) x (product of multiplicative ones), of the components switched on."""
+        fluxes = self.switch_fluxes(fluxes)
         add = [fluxes[c.name] for c in self.components if c.operation == "add"]
         mul = [fluxes[c.name] for c in self.components if c.operation == "multiply"]
         total = sum(add[1:], add[0]) if add else 0.0
@@ -191,7 +211,8 @@ class Model(eqx.Module):
         f = self.fiber_flux(data.wave, params, data.ctx)
         out = {"spectrum": spectrum_loglike(data, f, noise.get("frac_jitter", 0.0), noise.get("add_jitter", 0.0))}
         if self.has_photometry:
-            out["photometry"] = photometry_loglike(data, self.synthetic_mags(params, data), noise.get("phot_extra", 0.0))
+            ll = photometry_loglike(data, self.synthetic_mags(params, data), noise.get("phot_extra", 0.0))
+            out["photometry"] = ll if self.switches is None else self.switches.photometry * ll
         return out
 
     def __call__(self, data):
@@ -203,6 +224,33 @@ class Model(eqx.Module):
         for k, ll in self.log_likelihood(params, data).items():
             numpyro.factor(k, ll)
         return params
+
+    # ---------------------------------------------------------------- stages
+    def switched(self, groups=None) -> "Model":
+        """The model with :class:`Switches` on: only the components whose group is in ``groups``
+        (and no photometry), or everything when ``groups`` is None.
+
+        Every stage of a fit sees the same model structure, parameters and
+        program; only the traced weights differ (:mod:`agnfit.plugins.map`).
+        """
+        on = {c.name: groups is None or c.group in groups for c in self.components}
+        phot = groups is None and self.has_photometry
+        owners = {k for k, v in on.items() if v} | {NOISE} | ({self.aperture.name} if phot else set())
+        held = set() if phot else {full_name(NOISE, "phot_extra")}
+        free = {k: float(split_name(k)[0] in owners and k not in held) for k in self.latent_priors()}
+        sw = Switches(jnp.asarray([float(on[c.name]) for c in self.components]), jnp.asarray(float(phot)),
+                      {k: jnp.asarray(v) for k, v in free.items()})
+        return eqx.tree_at(lambda m: m.switches, self, sw, is_leaf=lambda x: x is None)
+
+    def switch_fluxes(self, fluxes: dict) -> dict:
+        """``fluxes`` (by component name) with the switched-off components zero (additive) or one (multiplicative)."""
+        if self.switches is None:
+            return fluxes
+        out = dict(fluxes)
+        for i, c in enumerate(self.components):
+            w = self.switches.components[i]
+            out[c.name] = w * fluxes[c.name] if c.operation == "add" else jnp.where(w > 0, fluxes[c.name], 1.0)
+        return out
 
     # ---------------------------------------------------------------- structure
     def select(self, groups) -> "Model":

@@ -95,6 +95,7 @@ def fisher_matrix(model, data, u: dict, names: list[str], grad: dict):
         dth = jnp.stack([dtheta[k] for k in own])  # d theta / d u of each own site
         vals[c.name] = val
         jacs[c.name] = (own, jth * dth[None, :])
+    vals, jacs = model.switch_fluxes(vals), _switch_columns(model, jacs)
     add = [c for c in model.components if c.operation == "add"]
     mul = [c for c in model.components if c.operation == "multiply"]
     f_add = sum((vals[c.name] for c in add[1:]), vals[add[0].name])
@@ -145,10 +146,31 @@ def fisher_matrix(model, data, u: dict, names: list[str], grad: dict):
         H = H.at[idx[:, None], idx[None, :]].add(0.5 * (C * w2[:, None]).T @ C)
     H = _observed_noise_block(H, data, f, u, index, tr)
     if model.has_photometry:
-        H = H + _photometry_fisher(model, data, u, names, groups, fixed)
+        Hp = _photometry_fisher(model, data, u, names, groups, fixed)
+        H = H + (Hp if model.switches is None else model.switches.photometry * Hp)
     curv = _site_curvature(groups, u, grad)
     H = H + jnp.diag(jnp.stack([curv[k] for k in names]))
-    return 0.5 * (H + H.T)
+    return _hold(model, 0.5 * (H + H.T), names)
+
+
+def _switch_columns(model, jacs: dict) -> dict:
+    """The Jacobian columns of switched-off components zeroed (:class:`agnfit.core.model.Switches`)."""
+    if model.switches is None:
+        return jacs
+    w = {c.name: model.switches.components[i] for i, c in enumerate(model.components)}
+    return {k: (own, w[k] * jc) for k, (own, jc) in jacs.items()}
+
+
+def _hold(model, H, names: list[str]):
+    """``H`` with the rows and columns of held (not free) parameters replaced by the identity's.
+
+    A damped step on it leaves those parameters where they are, since their
+    gradient is zero too (:func:`agnfit.plugins.map.optimize`).
+    """
+    if model.switches is None:
+        return H
+    free = jnp.stack([model.switches.free[k] for k in names])
+    return H * free[:, None] * free[None, :] + jnp.diag(1.0 - free)
 
 
 def _observed_noise_block(H, data, f, u, index, tr):
