@@ -7,6 +7,9 @@ never leave a parameter's support. The whole optimisation loop runs in one
 are traced, so a new spectrum with the same model structure (and length
 bucket) reuses the compiled loop. Staging: the continuum-group components are
 first fitted with the line windows masked, then the full model starts there.
+Both stages run the same compiled loop: the continuum stage is the full model
+with the other components switched off and their parameters held
+(:meth:`agnfit.core.model.Model.switched`), so a first fit compiles one loop.
 
 Optimisers (``MAP.optimizer``):
 
@@ -46,11 +49,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from ..core.ahead import compile_ahead, finish
 from ..core.inference import AbstractInference, Posterior
 from ..core.jit import fit_jit
 from ..errors import ConfigError
-from .optim_steps import LM_MAX, first_order, fisher_lm, newton_lm
+from .optim_steps import Point, Stepper, first_order, fisher_lm, newton_lm
 from .sites import constrain_groups, potential, site_groups
 
 PATIENCE = 10
@@ -68,8 +70,8 @@ REASONS = {
 #: the continuum stage only provides a starting point: it also stops once the quadratic model
 #: predicts less than this further decrease of the potential (log-density units)
 CONTINUUM_GAP_TOL = 1.0
-#: largest |gradient| (unconstrained space) accepted as an optimum when damping is at its maximum
-STALL_GRAD = 1e-2
+#: the component groups the continuum stage fits (the others are switched off and held)
+CONTINUUM_GROUPS = ("continuum", "calibration")
 
 ERR_OPTIMIZER = "unknown optimizer {!r}; use one of " + repr(OPTIMIZERS)
 
@@ -123,60 +125,56 @@ def optimize(model, data, u0: dict, optimizer: str, lr: float, max_steps: int, t
     base = loss_fn(model, data)
     tol = jnp.asarray(tol)
     rel_tol, gap_tol = (tol, jnp.zeros_like(tol)) if tol.ndim == 0 else (tol[0], tol[1])
+    free = None if model.switches is None else ravel_pytree({k: model.switches.free[k] for k in u0})[0] > 0
 
     @jax.jit
-    def f(x):  # jitted: the loss, its gradient and the trial evaluations share one trace
+    def f(x):
+        if free is not None:  # held parameters: no gradient, so no optimiser moves them
+            x = jnp.where(free, x, jax.lax.stop_gradient(x))
         return base(unravel(x))
 
+    stepper = _stepper(optimizer, lr, f, model, data, unravel, u0)
+
+    def body(carry):
+        cur, state, cand, i, calm, _, good = carry
+        out = stepper.step(cur, state, Point(cand, *stepper.value_grad(cand, state)))
+        new = out.point
+        ok = jnp.isfinite(new.val) & jnp.all(jnp.isfinite(new.g))
+        gmax = jnp.max(jnp.abs(new.g)) if new.g.size else jnp.asarray(0.0, dtype=new.x.dtype)
+        good = jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), Point(new.x, new.val, gmax), good)
+        small = jnp.abs(cur.val - new.val) <= rel_tol * (1.0 + jnp.abs(new.val))
+        # damped (LM/Newton) steps that were rejected neither count nor reset the patience
+        calm = jnp.where(out.counts, jnp.where(small, calm + 1, 0), calm)
+        # a step taken from a point within gap_tol of the quadratic model's minimum ends the loop
+        calm = jnp.where(out.moved & (out.gap <= gap_tol), PATIENCE, calm)
+        return new, out.state, out.candidate, i + 1, calm, ok, good
+
+    def cond(carry):
+        _, _, _, i, calm, ok, _ = carry
+        return (i < max_steps) & (calm < PATIENCE) & ok
+
+    inf = jnp.asarray(jnp.inf, dtype=x0.dtype)
+    zero = jnp.asarray(0)
+    start = Point(x0, inf, jnp.zeros_like(x0))
+    carry = (start, stepper.init(x0), x0, zero, zero, jnp.asarray(True), Point(x0, inf, inf))
+    _, state, _, n, calm, ok, good = jax.lax.while_loop(cond, body, carry)
+    status = jnp.where(~ok, NON_FINITE, jnp.where(calm >= PATIENCE, CONVERGED, MAX_STEPS))
+    status = jnp.where((status == CONVERGED) & stepper.stuck(state, good.g), STALLED, status)
+    return OptResult(unravel(good.x), good.val, n, status, good.g)
+
+
+def _stepper(optimizer: str, lr, f, model, data, unravel, u0: dict) -> Stepper:
+    """The :class:`~agnfit.plugins.optim_steps.Stepper` of ``optimizer``."""
     if optimizer == "lm":
         names = sorted(u0)
         if any(jnp.ndim(u0[k]) for k in names):
             raise ValueError("the 'lm' optimizer needs scalar parameters")
-        init_fn, step_fn = fisher_lm(f, model, data, unravel, names)
-    elif optimizer == "newton":
-        init_fn, step_fn = newton_lm(f)
-    elif optimizer in ("lbfgs", "adam"):
-        init_fn, step_fn = first_order(optimizer, lr, f)
-    else:
-        raise ValueError(ERR_OPTIMIZER.format(optimizer))
-
-    def body(carry):
-        x, state, prev, i, calm, _, x_good, f_good, g_good = carry
-        val, g, x_new, state, counts, gap = step_fn(x, state)
-        finite = jnp.isfinite(val) & jnp.all(jnp.isfinite(g))
-        gmax = jnp.max(jnp.abs(g)) if g.size else jnp.asarray(0.0, dtype=x.dtype)
-        x_good = jnp.where(finite, x, x_good)
-        f_good = jnp.where(finite, val, f_good)
-        g_good = jnp.where(finite, gmax, g_good)
-        small = jnp.abs(prev - val) <= rel_tol * (1.0 + jnp.abs(val))
-        # damped (LM/Newton) steps that were rejected neither count nor reset the patience
-        calm = jnp.where(counts, jnp.where(small, calm + 1, 0), calm)
-        # an accepted step from a point within gap_tol of the quadratic model's minimum ends the loop
-        calm = jnp.where(jnp.any(x_new != x) & (gap <= gap_tol), PATIENCE, calm)
-        return x_new, state, val, i + 1, calm, finite, x_good, f_good, g_good
-
-    def cond(carry):
-        _, _, _, i, calm, finite, *_ = carry
-        return (i < max_steps) & (calm < PATIENCE) & finite
-
-    inf = jnp.asarray(jnp.inf, dtype=x0.dtype)
-    zero = jnp.asarray(0)
-    carry = (x0, init_fn(x0), inf, zero, zero, jnp.asarray(True), x0, inf, inf)
-    carry_end = jax.lax.while_loop(cond, body, carry)
-    x, _, _, n, calm, finite, x_good, f_good, g_good = carry_end
-    status = jnp.where(~finite, NON_FINITE, jnp.where(calm >= PATIENCE, CONVERGED, MAX_STEPS))
-    if optimizer in ("lm", "newton"):
-        _, state_end, *_ = carry_end
-        state_end = state_end[0] if isinstance(state_end, tuple) else state_end  # lambda
-        # at the optimum round-off also rejects every step; only a large gradient means stuck
-        stuck = (state_end >= LM_MAX) & (g_good > STALL_GRAD)
-        status = jnp.where((status == CONVERGED) & stuck, STALLED, status)
-    # the last iterate was produced but not evaluated by the loop: keep it if it is no worse
-    f_last = f(x)
-    use_last = jnp.isfinite(f_last) & (f_last <= f_good)
-    x_best = jnp.where(use_last, x, x_good)
-    f_best = jnp.where(use_last, f_last, f_good)
-    return OptResult(unravel(x_best), f_best, n, status, g_good)
+        return fisher_lm(f, model, data, unravel, names)
+    if optimizer == "newton":
+        return newton_lm(f)
+    if optimizer in ("lbfgs", "adam"):
+        return first_order(optimizer, lr, f)
+    raise ValueError(ERR_OPTIMIZER.format(optimizer))
 
 
 def _message(res: OptResult, max_steps: int) -> tuple[bool, str, str]:
@@ -248,13 +246,11 @@ class MAP(AbstractInference):
     def _settings(self, stage: str) -> tuple:
         """(optimizer, lr, max_steps, tolerances) of ``stage`` ("continuum" or "full") for :func:`optimize`.
 
-        ``"ahead"``: the full stage's settings with no step, to compile its loop (:mod:`.ahead`).
-
         The numbers are arrays, so traced: other settings reuse the compiled loop.
         """
-        full = stage != "continuum"
+        steps = {"full": self.max_steps, "continuum": self.continuum_steps}[stage]
+        full = stage == "full"
         tols = jnp.asarray([self.tol, self.gap_tol] if full else [self.continuum_tol, CONTINUUM_GAP_TOL])
-        steps = {"full": self.max_steps, "ahead": 0, "continuum": self.continuum_steps}[stage]
         return self.optimizer, jnp.asarray(float(self.learning_rate)), jnp.asarray(int(steps)), tols
 
     def _continuum_stage(self, model, data, u0: dict) -> tuple[dict, dict]:
@@ -262,8 +258,8 @@ class MAP(AbstractInference):
         if problem is None:
             return u0, {}
         cont, cdata = problem
-        res = optimize(cont, cdata, {k: u0[k] for k in cont.priors()}, *self._settings("continuum"))
-        return {**u0, **res.u}, self._stage_info(res)
+        res = optimize(cont, cdata, u0, *self._settings("continuum"))
+        return res.u, self._stage_info(res)
 
     def _stage_info(self, res: OptResult) -> dict:
         """The continuum stage's record: loss, iterations, convergence and its reason."""
@@ -275,12 +271,10 @@ class MAP(AbstractInference):
         u0 = start_point(model, data, init)
         info = {}
         if self.staged and init is None:
-            ahead = compile_ahead(optimize, model, data, u0, *self._settings("ahead"))
             u0, stage = self._continuum_stage(model, data, u0)
-            finish(ahead)
             if stage:
                 info["continuum_stage"] = stage
-        res = optimize(model, data, u0, *self._settings("full"))
+        res = optimize(model.switched(), data, u0, *self._settings("full"))
         return self._posterior(model, data, res, info)
 
     def run_batch(self, model, data, n: int) -> list[Posterior]:
@@ -311,11 +305,10 @@ class MAP(AbstractInference):
         problem = _continuum_problem(model, data, batched=True) if self.staged else None
         if problem is not None:
             cont, cdata = problem
-            cres = _optimize_batch(cont, cdata, {k: ub[k] for k in cont.priors()},
-                                   *self._settings("continuum"))
-            ub = {**ub, **cres.u}
+            cres = _optimize_batch(cont, cdata, ub, *self._settings("continuum"))
+            ub = cres.u
             stages = [{"continuum_stage": self._stage_info(_member(cres, i))} for i in range(n)]
-        res = _optimize_batch(model, data, ub, *self._settings("full"))
+        res = _optimize_batch(model.switched(), data, ub, *self._settings("full"))
         return [self._posterior(model, _member(data, i), _member(res, i), stages[i]) for i in range(n)]
 
     def _posterior(self, model, data, res: OptResult, info: dict) -> Posterior:
@@ -342,9 +335,10 @@ def _continuum_problem(model, data, batched: bool):
 
     ``batched``: ``data`` has a leading axis of spectra.
     """
-    cont = model.select(("continuum", "calibration"))
-    if not cont.components or len(cont.components) == len(model.components):
+    kept = [c for c in model.components if c.group in CONTINUUM_GROUPS]
+    if not kept or len(kept) == len(model.components):
         return None
+    cont = model.switched(CONTINUUM_GROUPS)
     mask = jax.vmap(model.continuum_mask)(data.wave) if batched else model.continuum_mask(data.wave)
     return cont, data._replace(mask=data.mask * mask)
 

@@ -1,20 +1,27 @@
 """The iteration steps of the MAP optimisers (:mod:`agnfit.plugins.map` runs the loop).
 
-Each optimiser is a pair (init, step) on a flat parameter vector ``x``;
-``step(x, state)`` returns ``(loss, gradient, x_new, state, counts, gap)``:
-``counts`` says whether the step counts towards the convergence patience
-(rejected damped steps do not) and ``gap`` is the decrease the local quadratic
-model still predicts (inf for first-order methods).
+The loop evaluates one candidate point per iteration, loss and gradient
+together, and hands it to the optimiser's step, which decides where the
+iterate goes and proposes the next candidate. So the compiled loop holds a
+single copy of the model's value and gradient, however the optimiser uses
+them: no separate trial evaluation, no re-evaluation of an accepted point.
+The first candidate is the starting point itself.
 
-* L-BFGS and Adam: optax.
+Each optimiser is a :class:`Stepper`:
+
+* L-BFGS and Adam: optax; every candidate is taken.
 * Levenberg-Marquardt on the exact Hessian (``newton``) or on the Fisher
   (Gauss-Newton) curvature of :mod:`agnfit.plugins.fisher` (``lm``):
-  solve ``(H + lambda D) delta = -g``, accept the step only if the loss
-  decreases, and shrink/grow ``lambda`` on acceptance/rejection (Levenberg
-  1944; Marquardt 1963; Nocedal & Wright 2006, ch. 10).
+  the candidate is ``x + delta`` with ``(H + lambda D) delta = -g``; it is
+  taken only if the loss decreases, and lambda shrinks/grows on
+  acceptance/rejection (Levenberg 1944; Marquardt 1963; Nocedal & Wright
+  2006, ch. 10). The curvature is computed once per accepted point.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -24,98 +31,136 @@ import optax
 LM_START, LM_GROW, LM_SHRINK, LM_MIN, LM_MAX = 1e-3, 4.0, 3.0, 1e-12, 1e12
 #: relative ridge (times the damping scale) that keeps the Newton-decrement solve regular
 GAP_RIDGE = 1e-9
-#: the Levenberg-Marquardt curvature is recomputed after this many accepted steps
-FISHER_REFRESH = 1
+#: largest |gradient| (unconstrained space) accepted as an optimum when damping is at its maximum
+STALL_GRAD = 1e-2
 
 
-def first_order(optimizer: str, lr: float, f):
-    """(init, step) for optax L-BFGS or Adam on a flat vector; step returns (val, grad, x_new, state, counts, gap)."""
+class Point(NamedTuple):
+    """A point of the optimisation with its loss and gradient."""
+
+    x: jax.Array
+    val: jax.Array
+    g: jax.Array
+
+
+class Step(NamedTuple):
+    """What a step returns: the new iterate, the optimiser state and the next candidate.
+
+    ``counts``: the step counts towards the convergence patience (a rejected
+    damped step does not, unless the damping is at its maximum). ``moved``:
+    the candidate was taken. ``gap``: the decrease the local quadratic model
+    predicted from the previous iterate (inf for first-order methods); a
+    taken candidate with a gap below ``gap_tol`` ends the loop.
+    """
+
+    point: Point
+    state: object
+    candidate: jax.Array
+    counts: jax.Array
+    moved: jax.Array
+    gap: jax.Array
+
+
+class Stepper(NamedTuple):
+    """An optimiser for the candidate loop.
+
+    Attributes:
+        init: ``x0 -> state``.
+        value_grad: ``(x, state) -> (loss, gradient)`` at a candidate.
+        step: ``(iterate, state, evaluated candidate) -> Step``.
+        stuck: ``(final state, max |gradient|) -> bool``: converged only because no step lowers the loss.
+    """
+
+    init: Callable
+    value_grad: Callable
+    step: Callable
+    stuck: Callable
+
+
+def _never_stuck(state, gmax):
+    return jnp.asarray(False)
+
+
+def first_order(optimizer: str, lr: float, f) -> Stepper:
+    """optax L-BFGS (zoom line search) or Adam with step size ``lr``; every candidate is taken."""
     if optimizer == "lbfgs":
         opt = optax.lbfgs()
-        vg = optax.value_and_grad_from_state(f)
+        value_grad = optax.value_and_grad_from_state(f)
 
-        def step(x, state):
-            val, g = vg(x, state=state)
-            upd, state = opt.update(g, state, x, value=val, grad=g, value_fn=f)
-            return val, g, x + upd, state, jnp.asarray(True), jnp.asarray(jnp.inf, dtype=x.dtype)
+        def update(p: Point, state):
+            return opt.update(p.g, state, p.x, value=p.val, grad=p.g, value_fn=f)
 
+        vg = lambda x, state: value_grad(x, state=state)  # noqa: E731  (reuses the line search's evaluation)
     else:
         opt = optax.adam(lr)
-        vg = jax.value_and_grad(f)
+        value_grad = jax.value_and_grad(f)
 
-        def step(x, state):
-            val, g = vg(x)
-            upd, state = opt.update(g, state, x)
-            return val, g, x + upd, state, jnp.asarray(True), jnp.asarray(jnp.inf, dtype=x.dtype)
+        def update(p: Point, state):
+            return opt.update(p.g, state, p.x)
 
-    return opt.init, step
+        vg = lambda x, state: value_grad(x)  # noqa: E731
+
+    def step(cur: Point, state, cand: Point) -> Step:
+        upd, state = update(cand, state)
+        inf = jnp.asarray(jnp.inf, dtype=cand.x.dtype)
+        return Step(cand, state, cand.x + upd, jnp.asarray(True), jnp.asarray(True), inf)
+
+    return Stepper(opt.init, vg, step, _never_stuck)
 
 
-def damped_step(f, x, val, g, h, lam, scale):
-    """One Levenberg-Marquardt step: solve (h + lam diag(scale)) delta = -g, keep it if the loss drops.
+def _damped(f, curvature: Callable, scale: Callable) -> Stepper:
+    """Levenberg-Marquardt on ``curvature(x, g)`` with damping ``lambda * diag(scale(h))``.
 
-    Returns (val, g, x_new, lam_new, counts, gap): lambda shrinks on acceptance
-    and grows on rejection; a rejected step does not count towards convergence
-    unless lambda is at its maximum. ``gap`` is the decrease the undamped
-    quadratic model predicts from ``x`` to its minimum, g^T h^-1 g / 2 (the
-    Newton decrement; Boyd & Vandenberghe 2004, sec. 9.5.1), or inf when it
-    cannot be computed.
+    The state is (lambda, curvature, gap) at the iterate. The first candidate
+    (the starting point) is taken if its loss is finite; lambda then starts at
+    ``LM_START``.
     """
-    delta = jnp.linalg.solve(h + jnp.diag(lam * scale), -g)
-    x_try = x + delta
-    f_try = f(x_try)
-    accept = jnp.isfinite(f_try) & (f_try < val) & jnp.all(jnp.isfinite(delta))
-    x_new = jnp.where(accept, x_try, x)
-    lam = jnp.clip(jnp.where(accept, lam / LM_SHRINK, lam * LM_GROW), LM_MIN, LM_MAX)
-    newton = jnp.linalg.solve(h + jnp.diag(GAP_RIDGE * scale), -g)
-    gap = -0.5 * jnp.dot(g, newton)
-    gap = jnp.where(jnp.isfinite(gap) & (gap >= 0), gap, jnp.inf)
-    return val, g, x_new, lam, accept | (lam >= LM_MAX), gap
-
-
-def newton_lm(f):
-    """(init, step) for the Levenberg-Marquardt-damped Newton iteration; the state is lambda."""
-    vg = jax.value_and_grad(f)
-    hess = jax.hessian(f)
-
-    def step(x, lam):
-        val, g = vg(x)
-        h = hess(x)
-        h = 0.5 * (h + h.T)
-        return damped_step(f, x, val, g, h, lam, jnp.abs(jnp.diag(h)) + 1.0)
-
-    return (lambda x: jnp.asarray(LM_START, dtype=x.dtype)), step
-
-
-def fisher_lm(f, model, data, unravel, names):
-    """(init, step) for Levenberg-Marquardt on the Fisher (Gauss-Newton) curvature.
-
-    The state is (lambda, curvature, loss, gradient, moved, age). After a
-    rejected step the point has not moved, so its loss, gradient and
-    curvature are reused instead of recomputed; after an accepted one the
-    loss and gradient are always exact, and the curvature is recomputed once
-    it is ``FISHER_REFRESH`` accepted steps old (a slightly stale curvature
-    only changes the step proposals, never which steps are accepted).
-    """
-    from .fisher import fisher_matrix
-
-    vg = jax.value_and_grad(f)
+    value_grad = jax.value_and_grad(f)
 
     def init(x):
         n = x.shape[0]
-        zero = jnp.asarray(0.0, dtype=x.dtype)
-        return (jnp.asarray(LM_START, dtype=x.dtype), jnp.zeros((n, n), x.dtype), zero, jnp.zeros_like(x),
-                jnp.asarray(True), jnp.asarray(FISHER_REFRESH))
+        return (jnp.asarray(LM_START * LM_SHRINK, dtype=x.dtype), jnp.eye(n, dtype=x.dtype),
+                jnp.asarray(jnp.inf, dtype=x.dtype))
 
-    def step(x, state):
-        lam, h, val, g, moved, age = state
-        val, g = jax.lax.cond(moved, lambda: vg(x), lambda: (val, g))
-        stale = moved & (age >= FISHER_REFRESH)
-        h = jax.lax.cond(stale, lambda: fisher_matrix(model, data, unravel(x), names, unravel(g)), lambda: h)
-        age = jnp.where(stale, 0, age)
-        out = damped_step(f, x, val, g, h, lam, jnp.diag(h) + 1e-6 * (1.0 + jnp.max(jnp.diag(h))))
-        _, _, x_new, lam_new, counts, gap = out
-        accepted = jnp.any(x_new != x)
-        return val, g, x_new, (lam_new, h, val, g, accepted, age + accepted), counts, gap
+    def step(cur: Point, state, cand: Point) -> Step:
+        lam, h, gap = state
+        accept = jnp.isfinite(cand.val) & (cand.val < cur.val)
+        new = jax.tree_util.tree_map(lambda a, b: jnp.where(accept, a, b), cand, cur)
+        lam = jnp.clip(jnp.where(accept, lam / LM_SHRINK, lam * LM_GROW), LM_MIN, LM_MAX)
+        h = jax.lax.cond(accept, lambda: curvature(new.x, new.g), lambda: h)
+        d = scale(h)
+        delta = jnp.linalg.solve(h + jnp.diag(lam * d), -new.g)
+        # the decrease the undamped quadratic model predicts, g^T h^-1 g / 2 (the Newton
+        # decrement; Boyd & Vandenberghe 2004, sec. 9.5.1), or inf when it cannot be computed
+        newton = jnp.linalg.solve(h + jnp.diag(GAP_RIDGE * d), -new.g)
+        gap_new = -0.5 * jnp.dot(new.g, newton)
+        gap_new = jnp.where(accept, jnp.where(jnp.isfinite(gap_new) & (gap_new >= 0), gap_new, jnp.inf), gap)
+        counts = accept | (lam >= LM_MAX)
+        return Step(new, (lam, h, gap_new), new.x + delta, counts, accept, gap)
 
-    return init, step
+    def stuck(state, gmax):
+        # at the optimum round-off also rejects every step; only a large gradient means stuck
+        return (state[0] >= LM_MAX) & (gmax > STALL_GRAD)
+
+    return Stepper(init, lambda x, state: value_grad(x), step, stuck)
+
+
+def newton_lm(f) -> Stepper:
+    """Levenberg-Marquardt-damped Newton iteration on the exact Hessian, damping ``|diag H| + 1``."""
+    hess = jax.hessian(f)
+
+    def curvature(x, g):
+        h = hess(x)
+        return 0.5 * (h + h.T)
+
+    return _damped(f, curvature, lambda h: jnp.abs(jnp.diag(h)) + 1.0)
+
+
+def fisher_lm(f, model, data, unravel, names) -> Stepper:
+    """Levenberg-Marquardt on the Fisher (Gauss-Newton) curvature of :func:`agnfit.plugins.fisher.fisher_matrix`."""
+    from .fisher import fisher_matrix
+
+    def curvature(x, g):
+        return fisher_matrix(model, data, unravel(x), names, unravel(g))
+
+    return _damped(f, curvature, lambda h: jnp.diag(h) + 1e-6 * (1.0 + jnp.max(jnp.diag(h))))
