@@ -20,7 +20,8 @@ from .build import build_model, build_photometry
 from .config import Config, load_config
 from .core.checks import checked
 from .core.data import Photometry, Spectrum
-from .core.derived import add_black_hole_masses, compute_derived_samples, derived_settings, summarize
+from .core.ahead import compile_ahead, finish
+from .core.derived import add_black_hole_masses, compile_derived_ahead, compute_derived_samples, derived_settings, summarize
 from .core.jit import fit_jit
 from .core.result import SCHEMA_VERSION, FitResult
 from .errors import InputError
@@ -158,8 +159,35 @@ def fit(spectrum: Spectrum, config=None, photometry: Photometry | None = None, k
     cfg = load_config(config)
     key = jax.random.PRNGKey(0) if key is None else key
     setup = setup_fit(spectrum, cfg, photometry)
-    post = resolve_backend(cfg, backend).run(setup.model, setup.prep.data, key, None)
+    backend = resolve_backend(cfg, backend)
+    ahead = compile_results_ahead(setup, backend, spectrum.z)
+    try:
+        post = backend.run(setup.model, setup.prep.data, key, None)
+    finally:
+        for fut in ahead:
+            finish(fut)
     return assemble_result(spectrum, setup, post)
+
+
+def compile_results_ahead(setup: "FitSetup", backend, z: float) -> list:
+    """Start compiling the programs :func:`assemble_result` runs, in the background, while ``backend`` fits.
+
+    Only when the backend knows its number of draws in advance
+    (:meth:`~agnfit.core.inference.AbstractInference.draws`); the futures
+    go to :func:`~agnfit.core.ahead.finish` before the result is assembled.
+    """
+    n = backend.draws()
+    if n is None:
+        return []
+    model, data = setup.model, setup.prep.data
+    names = list(model.latent_priors())
+    point = {k: jnp.asarray(np.float64(1.0)) for k in names}  # placeholders with the point's types
+    settings = derived_settings(setup.cfg, z)
+    futures = [compile_derived_ahead(model, names, min(n, MAX_DERIVED_SAMPLES), data, settings),
+               compile_ahead(_component_fluxes, model, point, data)]
+    if model.photsys is not None:
+        futures.append(compile_ahead(_synthetic_mags, model, point, data))
+    return futures
 
 
 class FitSetup(NamedTuple):

@@ -32,13 +32,13 @@ def sdss_example(data_dir) -> Path:
 
 @contextlib.contextmanager
 def _compilations():
-    """Collect JAX's compilation log messages inside the block."""
+    """Collect JAX's compilation log messages inside the block, each prefixed with its thread's name."""
     msgs: list[str] = []
 
     class Collect(logging.Handler):
         def emit(self, record):
             if "Compiling" in record.getMessage():
-                msgs.append(record.getMessage())
+                msgs.append(f"[{record.threadName}] {record.getMessage()}")
 
     handler = Collect(level=logging.DEBUG)
     logger = logging.getLogger("jax")

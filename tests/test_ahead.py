@@ -1,4 +1,4 @@
-"""Compiling the full-model loop ahead, concurrently with the continuum stage of a first fit."""
+"""Compiling ahead: one loop for both MAP stages, and the result programs compiled while a first fit runs."""
 
 import logging
 from concurrent.futures import Future
@@ -42,9 +42,29 @@ def test_compile_ahead_runs_once_per_signature():
     x = jnp.arange(7.0) * 0.5
     first = ahead.compile_ahead(fn, x)
     assert isinstance(first, Future)
+    ahead.finish(first)
     np.testing.assert_allclose(first.result(), x + 1.0)
     assert ahead.compile_ahead(fn, x + 3.0) is None  # same signature: already compiled
-    assert isinstance(ahead.compile_ahead(fn, jnp.arange(8.0)), Future)
+    other = ahead.compile_ahead(fn, jnp.arange(8.0))
+    assert isinstance(other, Future)
+    ahead.finish(other)
+
+
+@lean
+def test_compile_ahead_waits_for_the_callers_large_lowering(monkeypatch):
+    ran = []
+
+    def record(x):
+        ran.append(x)
+        return x
+
+    fut = ahead.compile_ahead(record, jnp.ones(3))
+    assert not fut.done() and not ran  # the caller has not handed a program to XLA yet
+    monkeypatch.setattr(ahead, "LARGE_LOWERING_S", 0.0)
+    jax.jit(lambda v: jnp.sin(v) * 3.0)(jnp.ones(11)).block_until_ready()  # a lowering in this thread
+    fut.result(timeout=30)
+    assert len(ran) == 1
+    ahead.finish(fut)
 
 
 @lean
@@ -92,3 +112,25 @@ def test_fit_jit_runs_top_level_and_nested():
     np.testing.assert_allclose(scaled(x, 2.0), 2 * x)
     np.testing.assert_allclose(jax.vmap(lambda v: scaled(v, 3.0))(x), 3 * x)  # nested: no compiler options there
     np.testing.assert_allclose(jax.jit(lambda v: scaled(v, 0.5))(x), 0.5 * x)
+
+
+def test_first_fit_compiles_the_derived_program_once_ahead(compilations):
+    from agnfit import fit
+
+    # wave0 = 5147 makes the model structure new to this process
+    cfg = load_config({
+        "data": {"deredden": False, "wave_range": [4200.0, 5600.0]},
+        "components": {
+            "pl": {"type": "power_law", "wave0": 5147.0},
+            "broad": {"type": "broad_lines", "lines": ["Hb"]},
+        },
+    })
+    spec, _ = simulate(cfg, {"pl.norm": 10.0, "broad.Hb_flux": 400.0}, Observation(z=0.1, snr=30, seed=4))
+    with compilations() as log:
+        res = fit(spec, cfg)
+    derived = [m for m in log if "_derived_batch" in m]
+    fluxes = [m for m in log if "_component_fluxes" in m]
+    assert res.converged
+    assert len(derived) == 1 and len(fluxes) == 1, (derived, fluxes)  # the real calls reuse the ahead programs
+    assert all(m.startswith("[agnfit-compile-ahead") for m in derived + fluxes)
+    assert np.isfinite(res.derived["broad.Hb.fwhm"]["median"])

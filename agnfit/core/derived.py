@@ -171,13 +171,36 @@ def _pad_chunk(v, chunk):
     return v if k == chunk else jnp.concatenate([v, jnp.repeat(v[-1:], chunk - k, axis=0)])
 
 
-def compute_derived_samples(model, samples: dict, data, settings: dict, chunk: int = 256) -> dict:
+#: samples per call of the derived program
+CHUNK = 256
+
+
+def _settings_args(settings: dict) -> tuple:
+    """(static settings, 4 pi d_L^2 as an array): the settings as :func:`_derived_batch` takes them."""
+    static = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(settings.items()) if k != "four_pi_dl2")
+    return static, jnp.asarray(settings["four_pi_dl2"])
+
+
+def compile_derived_ahead(model, names, n: int, data, settings: dict):
+    """Start compiling the program :func:`compute_derived_samples` will run for ``n`` samples of ``names``.
+
+    In a background thread (:func:`agnfit.core.ahead.compile_ahead`), on
+    placeholder values, so that it compiles while the fit itself does.
+    Returns the future to :func:`~agnfit.core.ahead.finish`, or None.
+    """
+    from .ahead import compile_ahead
+
+    size = min(CHUNK, n)
+    params = {k: jnp.asarray(np.ones(size)) for k in names}
+    return compile_ahead(_derived_batch, model, params, data, *_settings_args(settings))
+
+
+def compute_derived_samples(model, samples: dict, data, settings: dict, chunk: int = CHUNK) -> dict:
     """Derived quantities for every sample (flat arrays), vmapped in fixed-size chunks (one compilation)."""
     flat = {k: jnp.reshape(jnp.asarray(samples[k]), (-1,)) for k in samples}
     n = next(iter(flat.values())).shape[0]
     size = min(chunk, n)
-    static = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(settings.items()) if k != "four_pi_dl2")
-    dl2 = jnp.asarray(settings["four_pi_dl2"])
+    static, dl2 = _settings_args(settings)
     parts = []
     for i in range(0, n, size):
         part = _derived_batch(model, {k: _pad_chunk(v[i : i + size], size) for k, v in flat.items()}, data, static, dl2)

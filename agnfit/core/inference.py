@@ -90,3 +90,11 @@ class AbstractInference(eqx.Module):
     @abc.abstractmethod
     def run(self, model, data, key, init: Posterior | None = None) -> Posterior:
         """Fit ``model`` (an :class:`agnfit.core.model.Model`) to ``data`` (``FitData``)."""
+
+    def draws(self) -> int | None:
+        """How many samples (chains x draws) :meth:`run`'s posterior holds, if known before it runs; else None.
+
+        Lets the fit pipeline compile the programs that consume the posterior
+        while the backend runs.
+        """
+        return None

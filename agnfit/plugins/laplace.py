@@ -94,6 +94,9 @@ class Laplace(AbstractInference):
         if not 0 < self.eig_floor < 1:
             raise ConfigError(f"Laplace eig_floor must be in (0, 1), got {self.eig_floor}")
 
+    def draws(self) -> int:
+        return int(self.num_samples)
+
     def run(self, model, data, key=None, init: Posterior | None = None) -> Posterior:
         """Expand the potential at the MAP point of ``model`` on ``data`` and sample the Gaussian."""
         key = jax.random.PRNGKey(0) if key is None else key

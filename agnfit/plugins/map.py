@@ -266,6 +266,9 @@ class MAP(AbstractInference):
         ok, reason, _ = _message(res, self.continuum_steps)
         return {"loss": float(res.loss), "n_steps": int(res.n_steps), "converged": ok, "reason": reason}
 
+    def draws(self) -> int:
+        return 1
+
     def run(self, model, data, key=None, init: Posterior | None = None) -> Posterior:
         """Optimise ``model`` on ``data``; ``init`` (any Posterior) gives a warm start and skips staging."""
         u0 = start_point(model, data, init)

@@ -189,6 +189,9 @@ class NUTS(AbstractInference):
             out[k] = v + self.init_jitter * eps
         return out
 
+    def draws(self) -> int:
+        return int(self.num_chains * self.num_samples)
+
     def run(self, model, data, key=None, init: Posterior | None = None) -> Posterior:
         """Sample ``model`` given ``data``; ``init`` (any posterior) sets the chains' start."""
         key = jax.random.PRNGKey(0) if key is None else key

@@ -56,6 +56,9 @@ class Staged(AbstractInference):
             if not isinstance(getattr(self, which), AbstractInference):
                 raise ConfigError(f"Staged.{which} must be an inference backend, got {type(getattr(self, which)).__name__}")
 
+    def draws(self) -> int | None:
+        return self.then.draws()
+
     def run(self, model, data, key=None, init: Posterior | None = None) -> Posterior:
         """``then.run(model, data, key2, init=first.run(model, data, key1, init))``."""
         key = jax.random.PRNGKey(0) if key is None else key
