@@ -96,7 +96,7 @@ def model_spectra(model, params: dict, prep) -> dict:
         "flux": np.asarray(d.flux)[:n] * scale,
         "err": np.asarray(d.err)[:n] * scale,
         "mask": np.asarray(d.mask)[:n] > 0,
-        "model": np.asarray(model.combine(comps))[:n] * scale,
+        "model": np.asarray(model.combine({k: np.asarray(v) for k, v in comps.items()}))[:n] * scale,
     }
     for c in model.components:
         f = np.asarray(comps[c.name])[:n]

@@ -238,8 +238,9 @@ class Model(eqx.Module):
         owners = {k for k, v in on.items() if v} | {NOISE} | ({self.aperture.name} if phot else set())
         held = set() if phot else {full_name(NOISE, "phot_extra")}
         free = {k: float(split_name(k)[0] in owners and k not in held) for k in self.latent_priors()}
-        sw = Switches(jnp.asarray([float(on[c.name]) for c in self.components]), jnp.asarray(float(phot)),
-                      {k: jnp.asarray(v) for k, v in free.items()})
+        # NumPy values put on the device: no compilation of eager operations
+        sw = Switches(jnp.asarray(np.array([float(on[c.name]) for c in self.components])), jnp.asarray(np.float64(phot)),
+                      {k: jnp.asarray(np.float64(v)) for k, v in free.items()})
         return eqx.tree_at(lambda m: m.switches, self, sw, is_leaf=lambda x: x is None)
 
     def switch_fluxes(self, fluxes: dict) -> dict:
@@ -267,12 +268,17 @@ class Model(eqx.Module):
         return np.concatenate(wins) if wins else np.zeros((0, 2))
 
     def continuum_mask(self, wave):
-        """1 outside every component's line windows, 0 inside (rest wavelengths)."""
-        w = jnp.asarray(self.line_windows())
+        """1 outside every component's line windows, 0 inside (rest wavelengths, any leading axes).
+
+        In NumPy for concrete wavelengths (once per fit, no compilation), in JAX under a transformation.
+        """
+        xp = jnp if isinstance(wave, jax.core.Tracer) else np
+        wave = xp.asarray(wave)
+        w = self.line_windows()
         if w.shape[0] == 0:
-            return jnp.ones_like(wave)
-        inside = (wave[:, None] >= w[None, :, 0]) & (wave[:, None] <= w[None, :, 1])
-        return jnp.where(inside.any(axis=1), 0.0, 1.0)
+            return xp.ones_like(wave)
+        inside = (wave[..., None] >= w[:, 0]) & (wave[..., None] <= w[:, 1])
+        return xp.where(inside.any(axis=-1), 0.0, 1.0)
 
     def component(self, name: str) -> AbstractComponent:
         """The component whose instance name is ``name`` (KeyError listing the names otherwise)."""

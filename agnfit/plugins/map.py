@@ -109,6 +109,7 @@ class OptResult(NamedTuple):
     n_steps: jax.Array
     status: jax.Array
     grad_max: jax.Array
+    point: dict  # the constrained values at ``u``
 
 
 @fit_jit
@@ -160,7 +161,8 @@ def optimize(model, data, u0: dict, optimizer: str, lr: float, max_steps: int, t
     _, state, _, n, calm, ok, good = jax.lax.while_loop(cond, body, carry)
     status = jnp.where(~ok, NON_FINITE, jnp.where(calm >= PATIENCE, CONVERGED, MAX_STEPS))
     status = jnp.where((status == CONVERGED) & stepper.stuck(state, good.g), STALLED, status)
-    return OptResult(unravel(good.x), good.val, n, status, good.g)
+    u = unravel(good.x)
+    return OptResult(u, good.val, n, status, good.g, constrain(model, data, u))
 
 
 def _stepper(optimizer: str, lr, f, model, data, unravel, u0: dict) -> Stepper:
@@ -250,11 +252,11 @@ class MAP(AbstractInference):
         """
         steps = {"full": self.max_steps, "continuum": self.continuum_steps}[stage]
         full = stage == "full"
-        tols = jnp.asarray([self.tol, self.gap_tol] if full else [self.continuum_tol, CONTINUUM_GAP_TOL])
-        return self.optimizer, jnp.asarray(float(self.learning_rate)), jnp.asarray(int(steps)), tols
+        tols = jnp.asarray(np.array([self.tol, self.gap_tol] if full else [self.continuum_tol, CONTINUUM_GAP_TOL]))
+        return self.optimizer, jnp.asarray(np.float64(self.learning_rate)), jnp.asarray(np.int64(steps)), tols
 
     def _continuum_stage(self, model, data, u0: dict) -> tuple[dict, dict]:
-        problem = _continuum_problem(model, data, batched=False)
+        problem = _continuum_problem(model, data)
         if problem is None:
             return u0, {}
         cont, cdata = problem
@@ -305,7 +307,7 @@ class MAP(AbstractInference):
         u0 = start_point(model, None)
         ub = {k: jnp.broadcast_to(jnp.asarray(v), (n,)) for k, v in u0.items()}
         stages: list[dict] = [{} for _ in range(n)]
-        problem = _continuum_problem(model, data, batched=True) if self.staged else None
+        problem = _continuum_problem(model, data) if self.staged else None
         if problem is not None:
             cont, cdata = problem
             cres = _optimize_batch(cont, cdata, ub, *self._settings("continuum"))
@@ -318,7 +320,7 @@ class MAP(AbstractInference):
         """The MAP Posterior of one optimisation result."""
         ok, reason, msg = _message(res, self.max_steps)
         u = {k: np.asarray(v) for k, v in res.u.items()}
-        point = {k: np.asarray(v) for k, v in constrain(model, data, res.u).items()}
+        point = {k: np.asarray(v) for k, v in res.point.items()}
         diag = {
             "loss": float(res.loss),
             "n_steps": int(res.n_steps),
@@ -333,17 +335,16 @@ class MAP(AbstractInference):
         return post
 
 
-def _continuum_problem(model, data, batched: bool):
-    """(continuum sub-model, data with the line windows masked), or None when there is no separate stage.
+def _continuum_problem(model, data):
+    """(the model switched to the continuum groups, data with the line windows masked), or None without such a stage.
 
-    ``batched``: ``data`` has a leading axis of spectra.
+    ``data`` may carry a leading axis of spectra (a batch).
     """
     kept = [c for c in model.components if c.group in CONTINUUM_GROUPS]
     if not kept or len(kept) == len(model.components):
         return None
-    cont = model.switched(CONTINUUM_GROUPS)
-    mask = jax.vmap(model.continuum_mask)(data.wave) if batched else model.continuum_mask(data.wave)
-    return cont, data._replace(mask=data.mask * mask)
+    mask = np.asarray(data.mask) * model.continuum_mask(np.asarray(data.wave))
+    return model.switched(CONTINUUM_GROUPS), data._replace(mask=jnp.asarray(mask))
 
 
 def cpu_lanes(n: int) -> int:
