@@ -33,6 +33,10 @@ LM_START, LM_GROW, LM_SHRINK, LM_MIN, LM_MAX = 1e-3, 4.0, 3.0, 1e-12, 1e12
 GAP_RIDGE = 1e-9
 #: largest |gradient| (unconstrained space) accepted as an optimum when damping is at its maximum
 STALL_GRAD = 1e-2
+#: largest decrease of the potential the quadratic model may still predict at such an optimum:
+#: below it, the remaining offset is about sqrt(2 * 0.01) = 0.14 standard deviations along the worst
+#: direction, which round-off or a kink of the model can keep steps from realising
+STALL_GAP = 1e-2
 
 
 class Point(NamedTuple):
@@ -111,22 +115,27 @@ def first_order(optimizer: str, lr: float, f) -> Stepper:
 def _damped(f, curvature: Callable, scale: Callable) -> Stepper:
     """Levenberg-Marquardt on ``curvature(x, g)`` with damping ``lambda * diag(scale(h))``.
 
-    The state is (lambda, curvature, gap) at the iterate. The first candidate
-    (the starting point) is taken if its loss is finite; lambda then starts at
-    ``LM_START``.
+    The state is (lambda, curvature, gap, growth) at the iterate. The first
+    candidate (the starting point) is taken if its loss is finite; lambda then
+    starts at ``LM_START``. It shrinks by ``LM_SHRINK`` on acceptance and grows
+    by a factor that starts at ``LM_GROW`` and doubles with each consecutive
+    rejection (Nielsen 1999, "Damping parameter in Marquardt's method", IMM
+    DTU), so a run of rejections after many small-lambda steps ends in a few
+    evaluations.
     """
     value_grad = jax.value_and_grad(f)
 
     def init(x):
         n = x.shape[0]
         return (jnp.asarray(LM_START * LM_SHRINK, dtype=x.dtype), jnp.eye(n, dtype=x.dtype),
-                jnp.asarray(jnp.inf, dtype=x.dtype))
+                jnp.asarray(jnp.inf, dtype=x.dtype), jnp.asarray(LM_GROW, dtype=x.dtype))
 
     def step(cur: Point, state, cand: Point) -> Step:
-        lam, h, gap = state
+        lam, h, gap, grow = state
         accept = jnp.isfinite(cand.val) & (cand.val < cur.val)
         new = jax.tree_util.tree_map(lambda a, b: jnp.where(accept, a, b), cand, cur)
-        lam = jnp.clip(jnp.where(accept, lam / LM_SHRINK, lam * LM_GROW), LM_MIN, LM_MAX)
+        lam = jnp.clip(jnp.where(accept, lam / LM_SHRINK, lam * grow), LM_MIN, LM_MAX)
+        grow = jnp.where(accept, LM_GROW, 2.0 * grow)
         h = jax.lax.cond(accept, lambda: curvature(new.x, new.g), lambda: h)
         d = scale(h)
         delta = jnp.linalg.solve(h + jnp.diag(lam * d), -new.g)
@@ -136,11 +145,13 @@ def _damped(f, curvature: Callable, scale: Callable) -> Stepper:
         gap_new = -0.5 * jnp.dot(new.g, newton)
         gap_new = jnp.where(accept, jnp.where(jnp.isfinite(gap_new) & (gap_new >= 0), gap_new, jnp.inf), gap)
         counts = accept | (lam >= LM_MAX)
-        return Step(new, (lam, h, gap_new), new.x + delta, counts, accept, gap)
+        return Step(new, (lam, h, gap_new, grow), new.x + delta, counts, accept, gap)
 
     def stuck(state, gmax):
-        # at the optimum round-off also rejects every step; only a large gradient means stuck
-        return (state[0] >= LM_MAX) & (gmax > STALL_GRAD)
+        # at the optimum round-off also rejects every step; only a large gradient and a
+        # meaningful predicted decrease mean stuck
+        lam, _, gap, _ = state
+        return (lam >= LM_MAX) & (gmax > STALL_GRAD) & (gap > STALL_GAP)
 
     return Stepper(init, lambda x, state: value_grad(x), step, stuck)
 
