@@ -21,7 +21,8 @@ from .config import Config, load_config
 from .core.checks import checked
 from .core.data import Photometry, Spectrum
 from .core.ahead import compile_ahead, finish
-from .core.derived import add_black_hole_masses, compile_derived_ahead, compute_derived_samples, derived_settings, summarize
+from .core.derived import (add_black_hole_masses, compile_derived_ahead, compute_derived_samples, derived_settings,
+                           summarize)
 from .core.jit import fit_jit
 from .core.result import SCHEMA_VERSION, FitResult
 from .errors import InputError

@@ -239,7 +239,8 @@ class Model(eqx.Module):
         held = set() if phot else {full_name(NOISE, "phot_extra")}
         free = {k: float(split_name(k)[0] in owners and k not in held) for k in self.latent_priors()}
         # NumPy values put on the device: no compilation of eager operations
-        sw = Switches(jnp.asarray(np.array([float(on[c.name]) for c in self.components])), jnp.asarray(np.float64(phot)),
+        weights = np.array([float(on[c.name]) for c in self.components])
+        sw = Switches(jnp.asarray(weights), jnp.asarray(np.float64(phot)),
                       {k: jnp.asarray(np.float64(v)) for k, v in free.items()})
         return eqx.tree_at(lambda m: m.switches, self, sw, is_leaf=lambda x: x is None)
 
@@ -254,13 +255,6 @@ class Model(eqx.Module):
         return out
 
     # ---------------------------------------------------------------- structure
-    def select(self, groups) -> "Model":
-        """The model with only the components whose group is in ``groups`` (no photometry)."""
-        keep = tuple(c for c in self.components if c.group in groups)
-        owners = {c.name for c in keep} | {NOISE}
-        ov = {k: v for k, v in self.overrides.items() if split_name(k)[0] in owners}
-        return Model(keep, None, None, None, self.noise, ov)
-
     def line_windows(self) -> np.ndarray:
         """Every component's line windows stacked, shape (k, 2), rest A."""
         wins = [c.line_windows() for c in self.components]

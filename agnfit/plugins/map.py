@@ -142,6 +142,7 @@ def optimize(model, data, u0: dict, optimizer: str, lr: float, max_steps: int, t
         new = out.point
         ok = jnp.isfinite(new.val) & jnp.all(jnp.isfinite(new.g))
         gmax = jnp.max(jnp.abs(new.g)) if new.g.size else jnp.asarray(0.0, dtype=new.x.dtype)
+        # the last point with a finite loss and gradient; its ``g`` field holds max |gradient|
         good = jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), Point(new.x, new.val, gmax), good)
         small = jnp.abs(cur.val - new.val) <= rel_tol * (1.0 + jnp.abs(new.val))
         # damped (LM/Newton) steps that were rejected neither count nor reset the patience
@@ -336,7 +337,9 @@ class MAP(AbstractInference):
 
 
 def _continuum_problem(model, data):
-    """(the model switched to the continuum groups, data with the line windows masked), or None without such a stage.
+    """(the model switched to the continuum groups, data with the line windows masked), or None.
+
+    None when there is no separate stage (no continuum component, or nothing else).
 
     ``data`` may carry a leading axis of spectra (a batch).
     """
