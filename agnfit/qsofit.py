@@ -179,6 +179,9 @@ class QSOFit:
         ra, dec: sky position (deg), for the Galactic dust map.
         filename: object name (used for output files).
         output_path: directory for figures and result files.
+
+    After ``fit(plot_fig=True)`` the figures are in ``figures`` (by kind);
+    after ``fit(save_fig=True)`` the written files are in ``figure_paths``.
     """
 
     def __init__(self, lam, flux, err, z, ra=None, dec=None, filename: str = "qso", output_path: str = "."):
@@ -210,8 +213,11 @@ class QSOFit:
         if o.save_result:
             self.result.save(self.output_path)
         if o.plot_fig or o.save_fig:
-            kw = dict(o.kwargs_plot or {})
-            self.plot_fig(save=o.save_fig, **kw)
+            drawn = self.plot_fig(save=o.save_fig, **dict(o.kwargs_plot or {}))
+            if o.save_fig:
+                self.figure_paths = drawn
+            else:
+                self.figures = drawn
         return self
 
     def _expose(self) -> None:
@@ -249,14 +255,19 @@ class QSOFit:
         raise AttributeError(name)
 
     def plot_fig(self, plot_residual: bool = True, plot_psf_space: bool = True, save: bool = True):
-        """Draw (and save as PNG/PDF under output_path) the spectrum and PSF-space figures; returns paths."""
+        """Draw the spectrum, PSF-space and corner figures.
+
+        With ``save`` they are written as PNG/PDF under ``output_path`` and the
+        paths are returned; without, the matplotlib Figures are returned by kind
+        (``"spectrum"``, ``"psf"``, ``"corner"``), for display.
+        """
         if self.result is None:
             raise ConfigError("call fit() before plot_fig()")
-        from .plotting import PlotOptions, plot_result
+        from .plotting import PlotOptions, make_figures, plot_result
 
         kinds = ("spectrum", "psf", "corner") if plot_psf_space else ("spectrum", "corner")
         opts = PlotOptions(plot_residual=plot_residual, plot_psf_space=plot_psf_space)
         if not save:
-            return []
+            return make_figures(self.result, kinds, opts)
         self.output_path.mkdir(parents=True, exist_ok=True)
         return plot_result(self.result, self.output_path / self.filename, kinds=kinds, options=opts)

@@ -90,3 +90,14 @@ def test_keywords_translate_to_config(sdss):
     pc["line_sig_scale_mult"] = 0.5
     cfg = config_from_kwargs(FitOptions(prior_config=pc), sdss.flux)
     assert cfg.components["broad_lines"]["fwhm_range"][1] == pytest.approx(10000.0)
+
+
+def test_plot_fig_without_saving_returns_the_figures(fits):
+    import matplotlib.figure
+
+    q, _, out = fits
+    before = sorted(out.iterdir())
+    figs = q.plot_fig(save=False)
+    assert isinstance(figs["spectrum"], matplotlib.figure.Figure) and figs["spectrum"].axes
+    assert "corner" not in figs  # a MAP-only result has no samples to show
+    assert sorted(out.iterdir()) == before  # nothing written

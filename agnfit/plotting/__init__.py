@@ -6,8 +6,8 @@
   PSF-space model spectrum and filter curves in observed wavelength;
 * :func:`~agnfit.plotting.corner.plot_corner`: corner plot of posterior samples.
 
-:func:`plot_result` writes any of them as PNG and PDF; what they show is set
-by :class:`PlotOptions`.
+:func:`plot_result` writes any of them as PNG and PDF, :func:`make_figures`
+returns them unsaved (for display); what they show is set by :class:`PlotOptions`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,19 @@ from .style import RC, PlotOptions, component_roles
 
 KINDS = ("spectrum", "psf", "corner")
 _MAKERS = {"spectrum": plot_spectrum, "psf": plot_psf, "corner": plot_corner}
+
+
+def make_figures(result, kinds=KINDS, options: PlotOptions | None = None) -> dict:
+    """The figures of ``result`` by kind (matplotlib Figures, not saved); kinds with nothing to show are left out.
+
+    ``kinds`` and ``options`` as in :func:`plot_result`.
+    """
+    options = options or PlotOptions()
+    unknown = [k for k in kinds if k not in _MAKERS]
+    if unknown:
+        raise ValueError(f"unknown figure kind(s) {unknown}; choose from {list(KINDS)}")
+    figs = {kind: _MAKERS[kind](result, options) for kind in kinds}
+    return {k: f for k, f in figs.items() if f is not None}
 
 
 def plot_result(result, path_stem, kinds=KINDS, options: PlotOptions | None = None) -> list[Path]:
@@ -42,16 +55,11 @@ def plot_result(result, path_stem, kinds=KINDS, options: PlotOptions | None = No
         The paths written.
     """
     options = options or PlotOptions()
-    unknown = [k for k in kinds if k not in _MAKERS]
-    if unknown:
-        raise ValueError(f"unknown figure kind(s) {unknown}; choose from {list(KINDS)}")
+    figs = make_figures(result, kinds, options)
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     out = []
-    for kind in kinds:
-        fig = _MAKERS[kind](result, options)
-        if fig is None:
-            continue
+    for kind, fig in figs.items():
         with matplotlib.rc_context(RC):
             for fmt in options.formats:
                 path = stem.with_name(f"{stem.name}_{kind}.{fmt}")
@@ -60,5 +68,5 @@ def plot_result(result, path_stem, kinds=KINDS, options: PlotOptions | None = No
     return out
 
 
-__all__ = ["KINDS", "PlotOptions", "component_roles", "corner_samples", "plot_corner", "plot_psf",
+__all__ = ["KINDS", "PlotOptions", "component_roles", "corner_samples", "make_figures", "plot_corner", "plot_psf",
            "plot_result", "plot_spectrum"]
