@@ -136,14 +136,18 @@ def _damped(f, curvature: Callable, scale: Callable) -> Stepper:
         new = jax.tree_util.tree_map(lambda a, b: jnp.where(accept, a, b), cand, cur)
         lam = jnp.clip(jnp.where(accept, lam / LM_SHRINK, lam * grow), LM_MIN, LM_MAX)
         grow = jnp.where(accept, LM_GROW, 2.0 * grow)
-        h = jax.lax.cond(accept, lambda: curvature(new.x, new.g), lambda: h)
-        d = scale(h)
-        delta = jnp.linalg.solve(h + jnp.diag(lam * d), -new.g)
-        # the decrease the undamped quadratic model predicts, g^T h^-1 g / 2 (the Newton
-        # decrement; Boyd & Vandenberghe 2004, sec. 9.5.1), or inf when it cannot be computed
-        newton = jnp.linalg.solve(h + jnp.diag(GAP_RIDGE * d), -new.g)
-        gap_new = -0.5 * jnp.dot(new.g, newton)
-        gap_new = jnp.where(accept, jnp.where(jnp.isfinite(gap_new) & (gap_new >= 0), gap_new, jnp.inf), gap)
+
+        def at_new_point():
+            # the curvature, and the decrease the undamped quadratic model predicts, g^T h^-1 g / 2
+            # (the Newton decrement; Boyd & Vandenberghe 2004, sec. 9.5.1), or inf when it cannot be
+            # computed; after a rejection the point, so both, are unchanged
+            h_new = curvature(new.x, new.g)
+            newton = jnp.linalg.solve(h_new + jnp.diag(GAP_RIDGE * scale(h_new)), -new.g)
+            dec = -0.5 * jnp.dot(new.g, newton)
+            return h_new, jnp.where(jnp.isfinite(dec) & (dec >= 0), dec, jnp.inf)
+
+        h, gap_new = jax.lax.cond(accept, at_new_point, lambda: (h, gap))
+        delta = jnp.linalg.solve(h + jnp.diag(lam * scale(h)), -new.g)
         counts = accept | (lam >= LM_MAX)
         return Step(new, (lam, h, gap_new, grow), new.x + delta, counts, accept, gap)
 
