@@ -79,17 +79,21 @@ def test_finish_logs_a_failure_instead_of_raising(caplog):
     ahead.finish(None)
 
 
-@lean
-def test_staged_first_fit_compiles_one_loop(compilations):
-    # wave0 = 5123 makes the model structure new to this process
-    cfg = load_config({
+def _new_structure(wave0: float, **components):
+    """A small H-beta config; a ``wave0`` no other test uses makes its model structure new to this process."""
+    return load_config({
         "data": {"deredden": False, "wave_range": [4200.0, 5600.0]},
         "components": {
-            "pl": {"type": "power_law", "wave0": 5123.0},
+            "pl": {"type": "power_law", "wave0": wave0},
             "broad": {"type": "broad_lines", "lines": ["Hb"]},
-            "narrow": {"type": "narrow_lines", "lines": ["OIII_5007"]},
+            **components,
         },
     })
+
+
+@lean
+def test_staged_first_fit_compiles_one_loop(compilations):
+    cfg = _new_structure(5123.0, narrow={"type": "narrow_lines", "lines": ["OIII_5007"]})
     truth = {"pl.norm": 10.0, "pl.alpha": -1.5, "broad.Hb_flux": 500.0, "broad.Hb_fwhm": 3500.0}
     spec, _ = simulate(cfg, truth, Observation(z=0.1, snr=30, seed=3))
     setup = setup_fit(spec, cfg)
@@ -117,14 +121,7 @@ def test_fit_jit_runs_top_level_and_nested():
 def test_first_fit_compiles_the_derived_program_once_ahead(compilations):
     from agnfit import fit
 
-    # wave0 = 5147 makes the model structure new to this process
-    cfg = load_config({
-        "data": {"deredden": False, "wave_range": [4200.0, 5600.0]},
-        "components": {
-            "pl": {"type": "power_law", "wave0": 5147.0},
-            "broad": {"type": "broad_lines", "lines": ["Hb"]},
-        },
-    })
+    cfg = _new_structure(5147.0)
     spec, _ = simulate(cfg, {"pl.norm": 10.0, "broad.Hb_flux": 400.0}, Observation(z=0.1, snr=30, seed=4))
     with compilations() as log:
         res = fit(spec, cfg)
