@@ -171,6 +171,11 @@ class AbstractComponent(eqx.Module):
         vec = jnp.stack([jnp.asarray(params[k], dtype=jnp.result_type(float)) for k in names])
         return f(vec), jax.jacfwd(f)(vec)
 
+    def derived(self, params: dict) -> dict:
+        """Quantities derived from this component's parameters alone (local names -> scalars), reported
+        with the derived quantities as ``<component>.<name>``; none by default."""
+        return {}
+
     def line_windows(self) -> np.ndarray:
         """Rest wavelength windows (k, 2) in A to mask in a continuum-only fit."""
         return np.zeros((0, 2))

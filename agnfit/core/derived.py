@@ -121,6 +121,9 @@ def derived_one(model, params: dict, data, settings: dict) -> dict:
             out[derived_name("host_fraction_psf", f"{w:g}")] = ratio[i]
         for k, val in {**ap_params, **model.aperture.derived(ap_params)}.items():
             out[full_name(model.aperture.name, k)] = val
+    for c in model.components:
+        for k, val in c.derived(local_params(c.name, params)).items():
+            out[full_name(c.name, k)] = val
     # continuum luminosities: lambda L_lambda = 4 pi dL^2 * lambda_obs * f_lambda,obs (erg/s)
     four_pi_dl2 = settings["four_pi_dl2"]
     fcont = flux_of([c for c in cont_comps if c.name in agn_types])[n_hw : n_hw + n_cw] * data.flux_scale
