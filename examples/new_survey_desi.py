@@ -88,7 +88,8 @@ add_jitter = false
 #: the simulated object (amplitudes in 1e-17 erg/s/cm^2/A, widths in km/s)
 TRUTH = {
     "pl.norm": 10.0, "pl.alpha": -1.5,
-    "host.w_0": 3.0, "host.w_1": 8.0, "host.sigma": 160.0, "host.dv": 0.0,
+    "host.norm": 11.0, "host.logit_age_0": 0.0, "host.logit_age_1": 0.98,  # 3 + 8 at 1 and 10 Gyr
+    "host.sigma": 160.0, "host.dv": 0.0,
     "broad.Hb_flux": 900.0, "broad.Hb_fwhm": 4500.0, "broad.Hb_dv": 0.0,
     "broad.Ha_flux": 2800.0, "broad.Ha_fwhm": 4200.0, "broad.Ha_dv": 0.0,
     "narrow.Hb_flux": 40.0, "narrow.OIII_5007_flux": 300.0, "narrow.Ha_flux": 130.0, "narrow.NII_6583_flux": 100.0,

@@ -98,7 +98,8 @@ def test_fit_with_medband_photometry_reproduces_the_simulated_magnitudes(install
     cfg = load_config({
         "data": {"deredden": False},
         "components": {"pl": {"type": "power_law", "wave0": 5100.0},
-                       "host": {"type": "host_dsps", "ages": [1.0, 10.0], "logzsol": [0.0]}},
+                       "host": {"type": "host_dsps", "ages": [1.0, 10.0], "logzsol": [0.0],
+                               "weights": "independent"}},
         "photometry": {"system": "medband", "bands": list(BANDS), "extra_scatter": False},
         "likelihood": NO_JITTER,
     })
@@ -129,7 +130,8 @@ def test_host_pca_with_bc03_eigen_recovers_the_host_fraction(installed):
     sim_cfg = load_config({
         "data": {"deredden": False},
         "components": {"pl": {"type": "power_law", "wave0": 5100.0},
-                       "host": {"type": "host_dsps", "ages": [0.3, 8.0], "logzsol": [-0.2]}},
+                       "host": {"type": "host_dsps", "ages": [0.3, 8.0], "logzsol": [-0.2],
+                               "weights": "independent"}},
         "likelihood": NO_JITTER,
     })
     truth = {"pl.norm": 10.0, "pl.alpha": -1.5, "host.w_0": 2.0, "host.w_1": 8.0, "host.sigma": 150.0, "host.dv": 0.0}

@@ -48,7 +48,8 @@ def truth_for(model, rng: np.random.Generator | None = None, host_fraction: floa
               scatter: float = 0.05) -> dict:
     """Truth values for ``model`` (only its parameters), with the host at ``host_fraction`` of 5100 A.
 
-    The old solar-metallicity SSP carries the host; the other weights stay at 0.
+    The old solar-metallicity SSP carries the host; the other weights stay at 0
+    (``model``'s host has independent weights, :func:`independent_host`).
     ``scatter`` is the fractional log-normal spread of amplitudes and widths.
     """
     import jax.numpy as jnp
@@ -78,6 +79,22 @@ def truth_for(model, rng: np.random.Generator | None = None, host_fraction: floa
     return truth
 
 
+def independent_host(cfg):
+    """``cfg`` with its ``host_dsps`` hosts' weights as independent parameters (the truth's parametrisation).
+
+    The truth puts all host light in one SSP, which the default logistic-normal
+    fractions cannot represent exactly; the spectra are simulated with
+    independent weights and fitted with whatever ``cfg`` says.
+    """
+    import agnfit
+
+    raw = cfg.to_dict()
+    hosts = [c for c in raw.get("components", {}).values() if c.get("type") == "host_dsps"]
+    for c in hosts:
+        c["weights"] = "independent"
+    return agnfit.load_config(raw) if hosts else cfg
+
+
 def default_spectra(n: int, config=None, seed: int = 0, npix: int | None = None, snr: float = 20.0) -> list:
     """``n`` simulated spectra (agnfit.Spectrum) of ``config`` (default: the full default model).
 
@@ -88,7 +105,7 @@ def default_spectra(n: int, config=None, seed: int = 0, npix: int | None = None,
     import agnfit
     from agnfit.simulate import true_model
 
-    cfg = agnfit.load_config(config)
+    cfg = independent_host(agnfit.load_config(config))
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):

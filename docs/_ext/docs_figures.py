@@ -83,6 +83,7 @@ def _simulated_result():
     raw = default_config_dict()
     raw["photometry"]["bands"] = list(BANDS)
     del raw["components"]["feii_uv"]  # nothing of it in this rest range worth drawing
+    raw["components"]["host"]["weights"] = "independent"  # the truth below names three SSPs' weights
     obs = Observation(z=Z, snr=25.0, seed=3, name="simulated quasar + host")
     cfg, model = true_model(raw, obs, with_photometry=True)
     # start from the model's starting point with every line flux and host weight off, then set the truth

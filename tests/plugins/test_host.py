@@ -38,12 +38,12 @@ def draw(priors, key):
 
 @pytest.fixture(scope="module")
 def host(data_dir):
-    return host_dsps("host")
+    return host_dsps("host", weights="independent")
 
 
 @pytest.fixture(scope="module")
 def old_ssp(data_dir):
-    return host_dsps("old", ages=[10.0], logzsol=[0.0])
+    return host_dsps("old", ages=[10.0], logzsol=[0.0], weights="independent")
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +147,7 @@ def test_normalised_at_norm_wave(old_ssp):
     assert float(jnp.mean(old_ssp(window, p, CTX))) == pytest.approx(0.7, rel=0.01)
     assert float(old_ssp(jnp.array([5100.0]), p, CTX)[0]) == pytest.approx(0.7, rel=0.03)
     # other norm_wave: the weight is then the flux there
-    red = host_dsps("red", ages=[10.0], logzsol=[0.0], norm_wave=7000.0)
+    red = host_dsps("red", ages=[10.0], logzsol=[0.0], norm_wave=7000.0, weights="independent")
     window = jnp.linspace(6950.0, 7050.0, 201)
     assert float(jnp.mean(red(window, p, CTX))) == pytest.approx(0.7, rel=0.01)
 
@@ -219,7 +219,7 @@ def test_analytic_jacobian_equals_forward_mode(which, request):
 def test_old_solar_ssp_has_4000A_break(old_ssp):
     y = old_ssp(WAVE, {"w_0": 1.0, "sigma": 150.0, "dv": 0.0}, CTX)
     assert band_mean(WAVE, y, 4050, 4250) / band_mean(WAVE, y, 3750, 3950) > 1.5
-    young = host_dsps("young", ages=[0.01], logzsol=[0.0])
+    young = host_dsps("young", ages=[0.01], logzsol=[0.0], weights="independent")
     y = young(WAVE, {"w_0": 1.0, "sigma": 150.0, "dv": 0.0}, CTX)
     assert band_mean(WAVE, y, 4050, 4250) / band_mean(WAVE, y, 3750, 3950) < 1.2
 
@@ -259,7 +259,7 @@ def test_restrict(host):
     kept = host.restrict(3800.0, 9200.0)  # the same host, with a window of its grid for such spectra
     assert kept.basis.window > 0 and list(kept.priors()) == list(host.priors())
     assert host.restrict(12500.0, 20000.0) is None
-    wide = host_dsps("wide", ages=[1.0], logzsol=[0.0], wave_range=(1000.0, 24000.0))
+    wide = host_dsps("wide", ages=[1.0], logzsol=[0.0], wave_range=(1000.0, 24000.0), weights="independent")
     assert wide.restrict(12500.0, 20000.0) is not None
     assert float(wide(jnp.array([20000.0]), {"w_0": 1.0, "sigma": 100.0, "dv": 0.0}, CTX)[0]) > 0
 
@@ -276,7 +276,8 @@ def test_stellar_mass_and_age(old_ssp, host):
 
 
 def test_user_file_and_bilinear_grid(toy_file):
-    h = host_dsps("toy", ssp_file=str(toy_file), ages=[0.1, np.sqrt(0.1)], logzsol=[0.0, 0.25], wave_range=(2000, 9000))
+    h = host_dsps("toy", ssp_file=str(toy_file), ages=[0.1, np.sqrt(0.1)], logzsol=[0.0, 0.25], wave_range=(2000, 9000),
+                  weights="independent")
     # flat L_nu => L_lambda ratios equal L_nu ratios; L_nu is linear in (log age, log Z)
     lnu = np.array([10.0 - 1.0 + 2.0 * 1.0, 10.0 - 0.5 + 2.0, 10.0 - 1.0 + 2.5, 10.0 - 0.5 + 2.5])
     np.testing.assert_allclose(np.array(h.lum_norm) / h.lum_norm[0], lnu / lnu[0], rtol=1e-9)
@@ -295,7 +296,7 @@ def test_third_party_template_set(toy_file, monkeypatch):
 
     reg = Registry(make_plugin_manager(load_entry_points=False, extra_plugins=[ToyPlugin()]))
     monkeypatch.setattr("agnfit.registry.get_registry", lambda: reg)
-    h = host_dsps("toy", templates="toy_set", ages=[1.0], logzsol=[0.0])
+    h = host_dsps("toy", templates="toy_set", ages=[1.0], logzsol=[0.0], weights="independent")
     assert h.n_templates == 1
     with pytest.raises(ConfigError, match="not an SSPGrid"):
         host_dsps("toy", templates="yip2004_galaxy")

@@ -66,9 +66,11 @@ def test_window_equals_whole_grid(hosts, which, rest):
         scale = np.max(np.abs(np.asarray(ref_jac)), axis=0) + 1e-300
         # single-precision rows, as for the whole grid (~1e-6 of a column, 2e-6 at the UV edge of the
         # grid where the flux is low); the dv column (differences of neighbouring
-        # float32 samples) keeps ~4 digits where the UV flux is low
-        tol = np.array([1e-4 if n == "dv" else 2e-6 for n in names])
-        assert np.all(np.max(np.abs(np.asarray(jac - ref_jac)), axis=0) <= tol * scale)
+        # float32 samples) keeps ~4 digits where the UV flux is low; a logit column is a difference
+        # of templates (p_i (T_i - mean)), which cancels to ~5e-6 of its size
+        tol = np.array([1e-4 if n == "dv" else 2e-5 if n.startswith("logit") else 2e-6 for n in names])
+        err = np.max(np.abs(np.asarray(jac - ref_jac)), axis=0) / scale
+        assert np.all(err <= tol), dict(zip(names, err))
         assert np.all(np.isfinite(np.asarray(r(pad, p, prep))))
 
 

@@ -15,7 +15,7 @@ JOINT_CONFIG = {
     "components": {
         "pl": {"type": "power_law", "wave0": 5100.0},
         "feii": {"type": "feii", "template": "bg92_optical"},
-        "host": {"type": "host_dsps", "ages": [0.5, 3.0, 10.0], "logzsol": [0.0]},
+        "host": {"type": "host_dsps", "ages": [0.5, 3.0, 10.0], "logzsol": [0.0], "weights": "independent"},
         "broad": {"type": "broad_lines", "lines": ["Hg", "Hb", "Ha"]},
         "narrow": {"type": "narrow_lines", "lines": ["Hb", "OIII_4959", "OIII_5007", "Ha", "NII_6548", "NII_6583"]},
     },

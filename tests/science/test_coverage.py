@@ -44,7 +44,7 @@ def simulations(n: int, wave_range=(4300.0, 5600.0)):
     specs, fracs, fwhms = [], [], []
     for seed in range(1000, 1000 + n):
         rng = np.random.default_rng(seed)
-        truth = {"pl.norm": 10.0, "pl.alpha": -1.5, "host.w_0": float(rng.uniform(5, 15)), "host.sigma": 150.0,
+        truth = {"pl.norm": 10.0, "pl.alpha": -1.5, "host.norm": float(rng.uniform(5, 15)), "host.sigma": 150.0,
                  "host.dv": 0.0, "broad.Hb_flux": 900.0, "broad.Hb_fwhm": float(rng.uniform(3000, 6000)),
                  "broad.Hb_dv": 0.0}
         spec, _ = simulate(cfg, truth, Observation(z=0.1, snr=15, seed=seed))

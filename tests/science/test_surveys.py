@@ -9,7 +9,7 @@ CONFIG = {
     "data": {"deredden": False},
     "components": {
         "pl": {"type": "power_law", "wave0": 5100.0},
-        "host": {"type": "host_dsps", "ages": [1.0, 10.0], "logzsol": [0.0]},
+        "host": {"type": "host_dsps", "ages": [1.0, 10.0], "logzsol": [0.0], "weights": "independent"},
         "broad": {"type": "broad_lines", "lines": ["Hb", "Ha"]},
     },
     "photometry": {"bands": ["sdss2010-u", "sdss2010-g", "sdss2010-r", "sdss2010-i", "sdss2010-z",
