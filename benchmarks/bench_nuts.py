@@ -123,7 +123,8 @@ def run_rung(model, data, cfg, z, warmup: int, samples: int, opts) -> dict:
     import jax
 
     timer = CompileTimer.install()
-    nuts = NUTS(num_warmup=warmup, num_samples=samples, num_chains=opts.chains, dense_mass=opts.dense)
+    nuts = NUTS(num_warmup=warmup, num_samples=samples, num_chains=opts.chains, dense_mass=opts.dense,
+                precondition=opts.precondition, chain_method=opts.chain_method, init_jitter=opts.jitter)
     before = timer.snapshot()
     with Stopwatch() as sw:
         post = Staged(MAP(), nuts).run(model, data, jax.random.PRNGKey(opts.seed))
@@ -154,7 +155,11 @@ def main(argv=None) -> int:
     p.add_argument("--ladder", default=None,
                    help="comma-separated warmup:samples rungs (default 250:250,500:500,1000:1000)")
     p.add_argument("--chains", type=int, default=4)
-    p.add_argument("--dense", action="store_true", help="dense mass matrix")
+    p.add_argument("--dense", action="store_true", help="dense mass matrix (default diagonal)")
+    p.add_argument("--precondition", default="laplace", choices=("laplace", "none"),
+                   help="the coordinates the chains move in (NUTS.precondition)")
+    p.add_argument("--jitter", type=float, default=0.01, help="NUTS.init_jitter")
+    p.add_argument("--chain-method", default="sequential", choices=("sequential", "vectorized"))
     p.add_argument("--all", action="store_true", help="run every rung, not only up to the first that converges")
     p.add_argument("--npix", type=int, default=None, help="pixels (default SDSS grid, 3841; quick 1500)")
     p.add_argument("--seed", type=int, default=0)
@@ -178,7 +183,8 @@ def main(argv=None) -> int:
     model_name = f"quick: power law + Fe II{host} + Hbeta/Hgamma lines" if opts.quick else "full default model"
     print_header("bench_nuts: NUTS from MAP, time to r-hat < 1.01 and ESS per second",
                  {"model": model_name,
-                  "chains": f"{opts.chains} ({'dense' if opts.dense else 'diagonal'} mass matrix)"})
+                  "chains": f"{opts.chains} ({'dense' if opts.dense else 'diagonal'} mass matrix, "
+                            f"precondition {opts.precondition}, {opts.chain_method})"})
     spec = default_spectra(1, cfg, seed=opts.seed, npix=opts.npix or (1500 if opts.quick else None))[0]
     model, data = setup(spec, cfg)
     n_par = len(model.init_values())

@@ -7,6 +7,9 @@ Stages are composed with :func:`agnfit.plugins.staged.backend_from_config`.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+
 from ..registry.hookspecs import hookimpl
 from .laplace import Laplace
 from .map import MAP
@@ -37,27 +40,25 @@ def laplace_backend(num_samples: int = 1000, eig_floor: float = 1e-10):
     return Laplace(num_samples=int(num_samples), eig_floor=float(eig_floor))
 
 
-def nuts_backend(
-    num_warmup: int = 500,
-    num_samples: int = 500,
-    num_chains: int = 4,
-    dense_mass: bool = False,
-    target_accept_prob: float = 0.8,
-    max_tree_depth: int = 10,
-    chain_method: str = "vectorized",
-    init_jitter: float = 0.01,
-):
-    """numpyro NUTS from the previous stage's point (runs MAP without init)."""
-    return NUTS(
-        num_warmup=int(num_warmup),
-        num_samples=int(num_samples),
-        num_chains=int(num_chains),
-        dense_mass=bool(dense_mass),
-        target_accept_prob=float(target_accept_prob),
-        max_tree_depth=int(max_tree_depth),
-        chain_method=str(chain_method),
-        init_jitter=float(init_jitter),
-    )
+#: the NUTS options a config may set and their types; the defaults are :class:`NUTS`'s
+NUTS_OPTIONS = {
+    "num_warmup": int, "num_samples": int, "num_chains": int, "dense_mass": bool, "precondition": str,
+    "target_accept_prob": float, "max_tree_depth": int, "chain_method": str, "init_jitter": float,
+}
+
+
+def nuts_backend(**options):
+    """numpyro NUTS from the previous stage's point (runs MAP without init); options as :class:`NUTS`."""
+    unknown = sorted(set(options) - set(NUTS_OPTIONS))
+    if unknown:
+        raise TypeError(f"nuts_backend() got unexpected keyword argument(s) {unknown}")
+    return NUTS(**{k: NUTS_OPTIONS[k](v) for k, v in options.items()})
+
+
+_NUTS_DEFAULTS = {f.name: f.default for f in dataclasses.fields(NUTS)}
+nuts_backend.__signature__ = inspect.Signature(
+    [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=_NUTS_DEFAULTS[k]) for k in NUTS_OPTIONS]
+)
 
 
 @hookimpl

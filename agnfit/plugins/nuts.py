@@ -24,6 +24,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 from jax.scipy.special import ndtri
 from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 from numpyro.infer.hmc import hmc
@@ -34,6 +35,9 @@ from .map import MAP, constrain, start_point, unconstrain
 from .sites import potential as potential_of
 
 CHAIN_METHODS = ("vectorized", "sequential")
+PRECONDITIONS = ("laplace", "none")
+#: Hessian eigenvalues below this fraction of the largest are floored for the Laplace frame
+FRAME_EIG_FLOOR = 1e-10
 
 
 class SamplerSettings(NamedTuple):
@@ -57,21 +61,39 @@ class ChainOutput(NamedTuple):
     step_size: jax.Array
 
 
-@eqx.filter_jit  # XLA's defaults: sampling runs far longer than it compiles
-def sample_chains(model, data, u0: dict, keys, settings: SamplerSettings) -> ChainOutput:
-    """NUTS warmup + sampling of ``model`` on ``data``, one chain per row of ``u0`` / ``keys``.
+class Frame(NamedTuple):
+    """Affine coordinates the chains move in: ``u = center + factor @ y`` (``center`` a dict, ravelled sorted)."""
 
-    ``u0`` holds unconstrained starting points with a leading chain axis.
-    Returns constrained draws. Compiled once per (model structure, data shapes,
-    number of chains, settings).
+    center: dict
+    factor: jax.Array
+
+
+@eqx.filter_jit  # XLA's defaults: sampling runs far longer than it compiles
+def sample_chains(model, data, z0, keys, settings: SamplerSettings, frame: Frame | None = None) -> ChainOutput:
+    """NUTS warmup + sampling of ``model`` on ``data``, one chain per row of ``z0`` / ``keys``.
+
+    Without a ``frame``, ``z0`` holds unconstrained starting points (a dict)
+    with a leading chain axis; with one, starting points ``y`` (chains, p) of
+    the frame's coordinates. Returns constrained draws. Compiled once per
+    (model structure, data shapes, number of chains, settings, with or without a frame).
     """
 
     potential = potential_of(model, data)  # numpyro's potential energy, one prior per family
+    if frame is None:
+        to_u = potential_fn = None
+    else:
+        center, unravel = ravel_pytree(frame.center)
+
+        def to_u(y):
+            return unravel(center + frame.factor @ y)
+
+        def potential_fn(y):
+            return potential(to_u(y))
 
     def one_chain(args):
         z0, key = args
-        init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
-        dense = [tuple(sorted(z0))] if settings.dense_mass else []
+        init_kernel, sample_kernel = hmc(potential_fn=potential if frame is None else potential_fn, algo="NUTS")
+        dense = settings.dense_mass if frame is not None else ([tuple(sorted(z0))] if settings.dense_mass else [])
         state = init_kernel(
             z0,
             settings.num_warmup,
@@ -87,12 +109,12 @@ def sample_chains(model, data, u0: dict, keys, settings: SamplerSettings) -> Cha
             return s, (s.z, s.diverging, s.num_steps, s.accept_prob)
 
         last, (z, div, nsteps, acc) = jax.lax.scan(draw, state, None, length=settings.num_samples)
-        const = jax.vmap(lambda zi: constrain(model, data, zi))(z)
+        const = jax.vmap(lambda zi: constrain(model, data, zi if frame is None else to_u(zi)))(z)
         return ChainOutput(const, div, nsteps, acc, last.adapt_state.step_size)
 
     if settings.chain_method == "vectorized":
-        return jax.vmap(one_chain)((u0, keys))
-    return jax.lax.map(one_chain, (u0, keys))
+        return jax.vmap(one_chain)((z0, keys))
+    return jax.lax.map(one_chain, (z0, keys))
 
 
 def rank_normalize(x: np.ndarray) -> np.ndarray:
@@ -139,12 +161,20 @@ class NUTS(AbstractInference):
         num_samples: kept draws per chain.
         num_chains: independent chains (at least 2 for a meaningful r-hat).
         dense_mass: adapt a dense (True) or diagonal (False) mass matrix.
+        precondition: ``"laplace"``: the chains move in the coordinates that
+            whiten the Laplace approximation at the starting point (u = u* +
+            S y with S S^T the inverse Hessian of the potential there), where a
+            near-Gaussian posterior has unit scales and no correlations from
+            the first warmup iteration; the adapted (diagonal) mass matrix then
+            corrects the scales that differ. ``"none"``: numpyro's coordinates,
+            the unconstrained parameters, starting from an identity mass matrix.
         target_accept_prob: the step-size adaptation target (0 < p < 1).
         max_tree_depth: the trajectory length cap is 2**max_tree_depth steps.
         chain_method: ``"vectorized"`` (chains batched with vmap, one device)
             or ``"sequential"`` (one chain after another).
         init_jitter: standard deviation of the Gaussian jitter added to the
-            starting point of each chain, in unconstrained units.
+            starting point of each chain, in the chains' coordinates
+            (unconstrained units, or Laplace standard deviations).
         start: the MAP backend run first when no ``init`` is given.
     """
 
@@ -152,6 +182,7 @@ class NUTS(AbstractInference):
     num_samples: int = 500
     num_chains: int = 4
     dense_mass: bool = False
+    precondition: str = "laplace"
     target_accept_prob: float = 0.8
     max_tree_depth: int = 10
     chain_method: str = "vectorized"
@@ -165,6 +196,8 @@ class NUTS(AbstractInference):
             raise ConfigError(f"NUTS target_accept_prob must be in (0, 1), got {self.target_accept_prob}")
         if min(self.num_samples, self.num_chains, self.max_tree_depth) < 1 or self.num_warmup < 0:
             raise ConfigError("NUTS num_samples, num_chains and max_tree_depth must be >= 1, num_warmup >= 0")
+        if self.precondition not in PRECONDITIONS:
+            raise ConfigError(f"NUTS precondition must be one of {PRECONDITIONS}, got {self.precondition!r}")
         if self.init_jitter < 0:
             raise ConfigError(f"NUTS init_jitter must be >= 0, got {self.init_jitter}")
 
@@ -189,6 +222,28 @@ class NUTS(AbstractInference):
             out[k] = v + self.init_jitter * eps
         return out
 
+    def frame(self, model, data, u0: dict) -> Frame | None:
+        """The Laplace frame at ``u0`` (see ``precondition``), or None.
+
+        None also when the Hessian there is not finite (a start where the
+        potential is not twice differentiable); the chains then move in the
+        unconstrained parameters, as with ``precondition="none"``.
+        """
+        if self.precondition == "none":
+            return None
+        from .laplace import covariance_factor, potential_hessian
+
+        center = {k: jnp.asarray(v) for k, v in u0.items()}
+        hess = np.asarray(potential_hessian(model, data, center), dtype=float)
+        if not np.all(np.isfinite(hess)):
+            return None
+        factor, _ = covariance_factor(hess, FRAME_EIG_FLOOR)
+        return Frame(center, jnp.asarray(factor))
+
+    def _frame_starts(self, n_params: int, key):
+        """Per-chain starting points in frame coordinates: the centre plus jitter."""
+        return self.init_jitter * jax.random.normal(key, (self.num_chains, n_params), dtype=jnp.result_type(float))
+
     def draws(self) -> int:
         return int(self.num_chains * self.num_samples)
 
@@ -200,7 +255,9 @@ class NUTS(AbstractInference):
             init = self.start.run(model, data, k_map)
         u0 = start_point(model, data, init)
         keys = jax.random.split(k_run, self.num_chains)
-        out = sample_chains(model, data, self._init_params(u0, k_jit), keys, self.settings())
+        frame = self.frame(model, data, u0)
+        z0 = self._init_params(u0, k_jit) if frame is None else self._frame_starts(len(u0), k_jit)
+        out = sample_chains(model, data, z0, keys, self.settings(), frame)
         samples = {k: np.asarray(v) for k, v in out.samples.items()}
         r_hat, ess = chain_diagnostics(samples)
         ndiv = int(np.sum(np.asarray(out.diverging)))
@@ -213,6 +270,7 @@ class NUTS(AbstractInference):
             "mean_accept_prob": float(np.mean(np.asarray(out.accept_prob))),
             "step_size": np.asarray(out.step_size),
             "init": init.kind,
+            "precondition": "none" if frame is None else "laplace",
         }
         worst = max(((float(np.nanmax(v)), k) for k, v in r_hat.items() if np.size(v)), default=(1.0, ""))
         problems = []

@@ -217,6 +217,36 @@ def test_nuts_new_spectrum_reuses_compiled_sampler(model, nuts_post):
     assert post.point["ln.flux"] == pytest.approx(TRUTH["ln.flux"], rel=0.15)
 
 
+def test_laplace_frame_whitens_the_hessian(model, data, map_post):
+    from agnfit.plugins.laplace import potential_hessian
+
+    u0 = {k: jnp.asarray(v) for k, v in map_post.unconstrained.items()}
+    frame = SAMPLER.frame(model, data, u0)
+    hess = np.asarray(potential_hessian(model, data, u0))
+    s = np.asarray(frame.factor)
+    np.testing.assert_allclose(s.T @ hess @ s, np.eye(len(u0)), atol=1e-8)
+    assert NUTS(precondition="none").frame(model, data, u0) is None
+
+
+def test_nuts_in_the_laplace_frame_agrees_with_plain_coordinates(model, data, map_post, nuts_post):
+    plain = NUTS(num_warmup=300, num_samples=400, num_chains=3, precondition="none").run(
+        model, data, jax.random.PRNGKey(2), init=map_post
+    )
+    assert nuts_post.diagnostics["precondition"] == "laplace" and plain.diagnostics["precondition"] == "none"
+    assert plain.converged, plain.message
+    for k in nuts_post.samples:
+        a, b = np.ravel(nuts_post.samples[k]), np.ravel(plain.samples[k])
+        err = np.hypot(a.std() / np.sqrt(np.min(nuts_post.diagnostics["ess_bulk"][k])),
+                       b.std() / np.sqrt(np.min(plain.diagnostics["ess_bulk"][k])))
+        assert abs(a.mean() - b.mean()) < 4 * err, k
+        assert a.std() == pytest.approx(b.std(), rel=0.2), k
+
+
+def test_nuts_rejects_unknown_precondition():
+    with pytest.raises(ConfigError, match="precondition"):
+        NUTS(precondition="fisher")
+
+
 def test_chain_diagnostics_detect_unmixed_chains():
     rng = np.random.default_rng(0)
     mixed = rng.normal(size=(4, 500))
@@ -293,6 +323,7 @@ NON_DEFAULT = {
     "max_tree_depth": 6,
     "chain_method": "sequential",
     "init_jitter": 0.2,
+    "precondition": "none",
 }
 
 
