@@ -9,8 +9,9 @@ Seeds are fixed, so the outcome is reproducible. The fits run through
 With n simulations the measured coverage of a calibrated posterior scatters
 by sqrt(0.68 * 0.32 / n): 0.074 for n = 40, 0.060 for n = 60. The CI version
 uses 40 simulations of a narrower spectrum (4600-5400 A, faster); the slow
-versions use 60 simulations of 4300-5600 A with the Laplace approximation,
-and 30 with NUTS.
+versions use 60 simulations of 4300-5600 A, with the Laplace approximation
+and with NUTS (30 NUTS simulations, 0.085, made the 55-80 % band a coin toss on
+the seeds of the chains).
 """
 
 import jax.numpy as jnp
@@ -80,7 +81,7 @@ def test_laplace_coverage_60_simulations():
 
 
 @pytest.mark.slow
-def test_nuts_coverage_30_simulations():
-    cov = coverage(30, Staged(MAP(), NUTS(num_warmup=300, num_samples=300, num_chains=2)))
-    print("68% interval coverage (host fraction, Hb FWHM), NUTS, 30 simulations:", cov)
+def test_nuts_coverage_60_simulations():
+    cov = coverage(60, Staged(MAP(), NUTS(num_warmup=300, num_samples=300, num_chains=2)))
+    print("68% interval coverage (host fraction, Hb FWHM), NUTS, 60 simulations:", cov)
     assert np.all((cov >= 0.55) & (cov <= 0.80)), cov
