@@ -18,6 +18,7 @@ Diagnostics (Vehtari et al. 2021): split r-hat per parameter and bulk ESS
 
 from __future__ import annotations
 
+import logging
 from typing import NamedTuple
 
 import equinox as eqx
@@ -33,6 +34,8 @@ from ..core.inference import RHAT_MAX, AbstractInference, Posterior
 from ..errors import ConfigError
 from .map import MAP, constrain, start_point, unconstrain
 from .sites import potential as potential_of
+
+log = logging.getLogger(__name__)
 
 CHAIN_METHODS = ("vectorized", "sequential")
 PRECONDITIONS = ("laplace", "none")
@@ -236,6 +239,8 @@ class NUTS(AbstractInference):
         center = {k: jnp.asarray(v) for k, v in u0.items()}
         hess = np.asarray(potential_hessian(model, data, center), dtype=float)
         if not np.all(np.isfinite(hess)):
+            log.warning("NUTS: the potential's Hessian at the start is not finite; sampling the unconstrained "
+                        "parameters without the Laplace frame (precondition='none')")
             return None
         factor, _ = covariance_factor(hess, FRAME_EIG_FLOOR)
         return Frame(center, jnp.asarray(factor))

@@ -228,6 +228,16 @@ def test_laplace_frame_whitens_the_hessian(model, data, map_post):
     assert NUTS(precondition="none").frame(model, data, u0) is None
 
 
+def test_laplace_frame_falls_back_with_a_log_when_the_hessian_is_not_finite(model, data, map_post, monkeypatch, caplog):
+    from agnfit.plugins import laplace
+
+    monkeypatch.setattr(laplace, "potential_hessian", lambda m, d, u: np.full((len(u), len(u)), np.nan))
+    u0 = {k: jnp.asarray(v) for k, v in map_post.unconstrained.items()}
+    with caplog.at_level("WARNING", logger="agnfit.plugins.nuts"):
+        assert SAMPLER.frame(model, data, u0) is None
+    assert "not finite" in caplog.text
+
+
 def test_nuts_in_the_laplace_frame_agrees_with_plain_coordinates(model, data, map_post, nuts_post):
     plain = NUTS(num_warmup=300, num_samples=400, num_chains=3, precondition="none").run(
         model, data, jax.random.PRNGKey(2), init=map_post
