@@ -9,7 +9,7 @@ IMF. The user picks an age x metallicity sub-grid; each SSP is converted to
 f_lambda (L_lambda = L_nu c / lambda^2), normalised to unit mean in a window
 around ``norm_wave``, so the weight ``w_i`` of each SSP is its flux at
 ``norm_wave`` in model flux units; by default the weights are a total flux
-times logistic-normal light fractions (:class:`HostSSP`). The mixture is broadened by a Gaussian
+times logistic-normal age and metallicity light fractions (:class:`HostSSP`). The mixture is broadened by a Gaussian
 line-of-sight velocity distribution (``sigma``) and shifted (``dv``). The
 component's Jacobian, which the Levenberg-Marquardt curvature uses, is
 analytic: one batched inverse FFT gives the value and the weight and sigma
