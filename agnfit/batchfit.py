@@ -13,7 +13,7 @@ key=key)`` returns, to round-off.
 
 Backends that are not MAP or MAP + Laplace (NUTS, third-party samplers) are
 run object by object, with a log message; NUTS already runs its chains
-vectorised within one object.
+side by side within one object (``NUTS.chain_method``).
 """
 
 from __future__ import annotations

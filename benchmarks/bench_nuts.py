@@ -124,7 +124,8 @@ def run_rung(model, data, cfg, z, warmup: int, samples: int, opts) -> dict:
 
     timer = CompileTimer.install()
     nuts = NUTS(num_warmup=warmup, num_samples=samples, num_chains=opts.chains, dense_mass=opts.dense,
-                precondition=opts.precondition, chain_method=opts.chain_method, init_jitter=opts.jitter)
+                precondition=opts.precondition, chain_method=opts.chain_method, init_jitter=opts.jitter,
+                target_accept_prob=opts.target_accept, max_tree_depth=opts.max_tree_depth)
     before = timer.snapshot()
     with Stopwatch() as sw:
         post = Staged(MAP(), nuts).run(model, data, jax.random.PRNGKey(opts.seed))
@@ -159,7 +160,10 @@ def main(argv=None) -> int:
     p.add_argument("--precondition", default="laplace", choices=("laplace", "none"),
                    help="the coordinates the chains move in (NUTS.precondition)")
     p.add_argument("--jitter", type=float, default=0.01, help="NUTS.init_jitter")
-    p.add_argument("--chain-method", default="sequential", choices=("sequential", "vectorized"))
+    p.add_argument("--target-accept", type=float, default=0.8, help="NUTS.target_accept_prob")
+    p.add_argument("--max-tree-depth", type=int, default=10, help="NUTS.max_tree_depth")
+    p.add_argument("--chain-method", default="auto", choices=("auto", "parallel", "sequential", "vectorized"),
+                   help="NUTS.chain_method (auto: parallel threads on a CPU)")
     p.add_argument("--all", action="store_true", help="run every rung, not only up to the first that converges")
     p.add_argument("--npix", type=int, default=None, help="pixels (default SDSS grid, 3841; quick 1500)")
     p.add_argument("--seed", type=int, default=0)

@@ -19,6 +19,8 @@ Diagnostics (Vehtari et al. 2021): split r-hat per parameter and bulk ESS
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import equinox as eqx
@@ -37,7 +39,7 @@ from .sites import potential as potential_of
 
 log = logging.getLogger(__name__)
 
-CHAIN_METHODS = ("vectorized", "sequential")
+CHAIN_METHODS = ("auto", "parallel", "vectorized", "sequential")
 PRECONDITIONS = ("laplace", "none")
 #: Hessian eigenvalues below this fraction of the largest are floored for the Laplace frame
 FRAME_EIG_FLOOR = 1e-10
@@ -120,6 +122,39 @@ def sample_chains(model, data, z0, keys, settings: SamplerSettings, frame: Frame
     return jax.lax.map(one_chain, (z0, keys))
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def chain_groups(num_chains: int, workers: int) -> int:
+    """How many equal groups of chains to run side by side: the largest divisor of ``num_chains`` <= ``workers``.
+
+    Equal groups share one compiled sampler.
+    """
+    return max(g for g in range(1, max(min(num_chains, workers), 1) + 1) if num_chains % g == 0)
+
+
+def run_chain_groups(model, data, z0, keys, settings: SamplerSettings, frame: Frame | None, groups: int):
+    """:func:`sample_chains` (sequential within a group) on ``groups`` equal slices of the chains, one thread each.
+
+    A compiled XLA program runs without the GIL, so the groups use as many
+    CPU cores; the first call compiles once for all threads. Returns the
+    groups' outputs joined along the chain axis, in chain order.
+    """
+    n = keys.shape[0] // groups
+    seq = settings._replace(chain_method="sequential")
+    parts = [(jax.tree.map(lambda a, i=i: a[i * n:(i + 1) * n], z0), keys[i * n:(i + 1) * n]) for i in range(groups)]
+    if groups == 1:
+        return sample_chains(model, data, *parts[0], seq, frame)
+    with ThreadPoolExecutor(groups) as pool:
+        outs = list(pool.map(lambda p: jax.block_until_ready(sample_chains(model, data, *p, seq, frame)), parts))
+    return jax.tree.map(lambda *a: jnp.concatenate(a, axis=0), *outs)
+
+
 def rank_normalize(x: np.ndarray) -> np.ndarray:
     """Normal scores of the pooled fractional ranks of ``x`` (chains, draws), Vehtari et al. 2021 eq. 14."""
     flat = x.reshape(-1)
@@ -173,8 +208,12 @@ class NUTS(AbstractInference):
             the unconstrained parameters, starting from an identity mass matrix.
         target_accept_prob: the step-size adaptation target (0 < p < 1).
         max_tree_depth: the trajectory length cap is 2**max_tree_depth steps.
-        chain_method: ``"vectorized"`` (chains batched with vmap, one device)
-            or ``"sequential"`` (one chain after another).
+        chain_method: ``"parallel"`` (the chains split into equal groups run
+            side by side in threads, as many as there are usable CPUs;
+            sequential within a group), ``"vectorized"`` (chains batched with
+            vmap, one device), ``"sequential"`` (one chain after another) or
+            ``"auto"``: parallel on a CPU, where a vmapped chain costs as much
+            as a chain of its own, vectorized on an accelerator.
         init_jitter: standard deviation of the Gaussian jitter added to the
             starting point of each chain, in the chains' coordinates
             (unconstrained units, or Laplace standard deviations).
@@ -188,7 +227,7 @@ class NUTS(AbstractInference):
     precondition: str = "laplace"
     target_accept_prob: float = 0.8
     max_tree_depth: int = 10
-    chain_method: str = "vectorized"
+    chain_method: str = "auto"
     init_jitter: float = 0.01
     start: MAP = MAP()
 
@@ -204,6 +243,12 @@ class NUTS(AbstractInference):
         if self.init_jitter < 0:
             raise ConfigError(f"NUTS init_jitter must be >= 0, got {self.init_jitter}")
 
+    def resolved_chain_method(self) -> str:
+        """``chain_method`` with ``"auto"`` resolved for the default JAX backend."""
+        if self.chain_method != "auto":
+            return self.chain_method
+        return "parallel" if jax.default_backend() == "cpu" else "vectorized"
+
     def settings(self) -> SamplerSettings:
         """The sampler settings as the static tuple the compiled sampler is keyed on."""
         return SamplerSettings(
@@ -212,7 +257,7 @@ class NUTS(AbstractInference):
             bool(self.dense_mass),
             float(self.target_accept_prob),
             int(self.max_tree_depth),
-            str(self.chain_method),
+            self.resolved_chain_method(),
         )
 
     def _init_params(self, u0: dict, key) -> dict:
@@ -262,7 +307,11 @@ class NUTS(AbstractInference):
         keys = jax.random.split(k_run, self.num_chains)
         frame = self.frame(model, data, u0)
         z0 = self._init_params(u0, k_jit) if frame is None else self._frame_starts(len(u0), k_jit)
-        out = sample_chains(model, data, z0, keys, self.settings(), frame)
+        settings = self.settings()
+        if settings.chain_method == "parallel":
+            out = run_chain_groups(model, data, z0, keys, settings, frame, chain_groups(self.num_chains, usable_cpus()))
+        else:
+            out = sample_chains(model, data, z0, keys, settings, frame)
         samples = {k: np.asarray(v) for k, v in out.samples.items()}
         r_hat, ess = chain_diagnostics(samples)
         ndiv = int(np.sum(np.asarray(out.diverging)))

@@ -252,6 +252,30 @@ def test_nuts_in_the_laplace_frame_agrees_with_plain_coordinates(model, data, ma
         assert a.std() == pytest.approx(b.std(), rel=0.2), k
 
 
+@pytest.mark.filterwarnings("ignore::agnfit.errors.ConvergenceWarning")  # 20 draws are too few to converge
+def test_parallel_chain_groups_give_the_sequential_draws(model, data, map_post):
+    """Chains run in groups side by side draw exactly what they draw one after another (same keys, same starts)."""
+    runs = {m: NUTS(num_warmup=30, num_samples=20, num_chains=4, chain_method=m) for m in ("parallel", "sequential")}
+    posts = {m: b.run(model, data, jax.random.PRNGKey(3), init=map_post) for m, b in runs.items()}
+    for k, v in posts["sequential"].samples.items():
+        np.testing.assert_allclose(posts["parallel"].samples[k], v, rtol=1e-9, atol=0, err_msg=k)
+
+
+def test_chain_groups_are_equal_and_fit_the_cpus(monkeypatch):
+    from agnfit.plugins import nuts as nuts_mod
+
+    assert [nuts_mod.chain_groups(c, 2) for c in (1, 2, 3, 4, 6)] == [1, 2, 1, 2, 2]
+    assert nuts_mod.chain_groups(4, 16) == 4 and nuts_mod.chain_groups(6, 4) == 3
+    assert NUTS().resolved_chain_method() == "parallel"  # the tests run on a CPU
+    calls = []
+    monkeypatch.setattr(nuts_mod, "sample_chains", lambda m, d, z0, keys, s, f: calls.append((keys.shape[0], s)) or
+                        nuts_mod.ChainOutput({"a": jnp.zeros((keys.shape[0], 2))}, *(jnp.zeros((keys.shape[0], 2)),) * 4))
+    out = nuts_mod.run_chain_groups(None, None, jnp.zeros((4, 3)), jax.random.split(jax.random.PRNGKey(0), 4),
+                                    NUTS().settings(), None, 2)
+    assert [c[0] for c in calls] == [2, 2] and all(c[1].chain_method == "sequential" for c in calls)
+    assert out.samples["a"].shape == (4, 2)
+
+
 def test_nuts_rejects_unknown_precondition():
     with pytest.raises(ConfigError, match="precondition"):
         NUTS(precondition="fisher")
@@ -312,7 +336,7 @@ def test_backend_from_config_uses_the_registry():
     with pytest.raises(ConfigError, match="stage 0"):
         backend_from_config([{"type": "nuts", "chains": 4}])
     with pytest.raises(ConfigError, match="chain_method"):
-        backend_from_config([{"type": "nuts", "chain_method": "parallel"}])
+        backend_from_config([{"type": "nuts", "chain_method": "threads"}])
 
 
 NON_DEFAULT = {
