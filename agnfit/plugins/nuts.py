@@ -7,6 +7,8 @@ numpyro's functional NUTS kernel (``numpyro.infer.hmc.hmc``) and compiled by
 spectrum of the same model structure and length bucket reuses the compiled
 sampler. (``numpyro.infer.MCMC`` with ``jit_model_args=True`` recompiles its
 sampling loop on every ``run``, about 10 s on a CPU for a 5-parameter model.)
+On a CPU the chains run in equal groups side by side, one thread per usable
+core (:func:`run_chain_groups`), each group through the same compiled sampler.
 Chains start from the init posterior's unconstrained point (a MAP run when
 none is given), each with a small Gaussian jitter so that r-hat can detect
 chains that do not mix.
