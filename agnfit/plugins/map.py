@@ -350,17 +350,19 @@ def _continuum_problem(model, data):
     return model.switched(CONTINUUM_GROUPS), data._replace(mask=jnp.asarray(mask))
 
 
-def cpu_lanes(n: int) -> int:
-    """How many equal lanes a batch of ``n`` runs in on a CPU: the largest divisor of ``n`` up to the cores.
+def cpu_lanes(n: int, cores: int | None = None) -> int:
+    """How many equal lanes ``n`` members (batch members, NUTS chains) run in on a CPU: the largest divisor of ``n``
+    up to ``cores`` (default: the CPUs this process may use). Equal lanes share one compiled program.
 
     1 on an accelerator, where the members are vmapped instead.
     """
     if jax.default_backend() != "cpu":
         return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
+    if cores is None:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux
+            cores = os.cpu_count() or 1
     return max(k for k in range(1, min(cores, n) + 1) if n % k == 0)
 
 

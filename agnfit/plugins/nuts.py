@@ -21,7 +21,6 @@ Diagnostics (Vehtari et al. 2021): split r-hat per parameter and bulk ESS
 from __future__ import annotations
 
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
@@ -36,7 +35,7 @@ from numpyro.infer.hmc import hmc
 
 from ..core.inference import RHAT_MAX, AbstractInference, Posterior
 from ..errors import ConfigError
-from .map import MAP, constrain, start_point, unconstrain
+from .map import MAP, constrain, cpu_lanes, start_point, unconstrain
 from .sites import potential as potential_of
 
 log = logging.getLogger(__name__)
@@ -124,22 +123,6 @@ def sample_chains(model, data, z0, keys, settings: SamplerSettings, frame: Frame
     return jax.lax.map(one_chain, (z0, keys))
 
 
-def usable_cpus() -> int:
-    """CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def chain_groups(num_chains: int, workers: int) -> int:
-    """How many equal groups of chains to run side by side: the largest divisor of ``num_chains`` <= ``workers``.
-
-    Equal groups share one compiled sampler.
-    """
-    return max(g for g in range(1, max(min(num_chains, workers), 1) + 1) if num_chains % g == 0)
-
-
 def run_chain_groups(model, data, z0, keys, settings: SamplerSettings, frame: Frame | None, groups: int):
     """:func:`sample_chains` (sequential within a group) on ``groups`` equal slices of the chains, one thread each.
 
@@ -211,8 +194,8 @@ class NUTS(AbstractInference):
         target_accept_prob: the step-size adaptation target (0 < p < 1).
         max_tree_depth: the trajectory length cap is 2**max_tree_depth steps.
         chain_method: ``"parallel"`` (the chains split into equal groups run
-            side by side in threads, as many as there are usable CPUs;
-            sequential within a group), ``"vectorized"`` (chains batched with
+            side by side in threads, as many as there are usable CPUs
+            (:func:`~agnfit.plugins.map.cpu_lanes`); sequential within a group), ``"vectorized"`` (chains batched with
             vmap, one device), ``"sequential"`` (one chain after another) or
             ``"auto"``: parallel on a CPU, where a vmapped chain costs as much
             as a chain of its own, vectorized on an accelerator.
@@ -311,7 +294,7 @@ class NUTS(AbstractInference):
         z0 = self._init_params(u0, k_jit) if frame is None else self._frame_starts(len(u0), k_jit)
         settings = self.settings()
         if settings.chain_method == "parallel":
-            out = run_chain_groups(model, data, z0, keys, settings, frame, chain_groups(self.num_chains, usable_cpus()))
+            out = run_chain_groups(model, data, z0, keys, settings, frame, cpu_lanes(self.num_chains))
         else:
             out = sample_chains(model, data, z0, keys, settings, frame)
         samples = {k: np.asarray(v) for k, v in out.samples.items()}

@@ -264,8 +264,8 @@ def test_parallel_chain_groups_give_the_sequential_draws(model, data, map_post):
 def test_chain_groups_are_equal_and_fit_the_cpus(monkeypatch):
     from agnfit.plugins import nuts as nuts_mod
 
-    assert [nuts_mod.chain_groups(c, 2) for c in (1, 2, 3, 4, 6)] == [1, 2, 1, 2, 2]
-    assert nuts_mod.chain_groups(4, 16) == 4 and nuts_mod.chain_groups(6, 4) == 3
+    assert [map_mod.cpu_lanes(c, 2) for c in (1, 2, 3, 4, 6)] == [1, 2, 1, 2, 2]
+    assert map_mod.cpu_lanes(4, 16) == 4 and map_mod.cpu_lanes(6, 4) == 3
     assert NUTS().resolved_chain_method() == "parallel"  # the tests run on a CPU
     calls = []
     monkeypatch.setattr(nuts_mod, "sample_chains", lambda m, d, z0, keys, s, f: calls.append((keys.shape[0], s)) or
