@@ -5,6 +5,7 @@ bulk ESS and ESS per second of the host fraction and the broad Hbeta FWHM.
     python benchmarks/bench_nuts.py --quick                       # small model, short chains
     python benchmarks/bench_nuts.py --quick --host                # the same with a two-SSP host
     python benchmarks/bench_nuts.py --ladder 250:250,500:500,1000:1000 --chains 4 --all
+    python benchmarks/bench_nuts.py --drop poly --set 'host.ages=[0.1,1,10]'   # another fitted model
 
 One spectrum is simulated from the full default model (``benchlib.sim``: a
 z ~ 0.15 quasar, host fraction 0.4 at 5100 A, S/N 20, 3841 pixels). It is
@@ -69,6 +70,32 @@ def setup(spec, cfg):
 
     prep = prepare(spec, cfg)
     return build_model(cfg, prep.rest_range, with_photometry=False, name=spec.name), prep.data
+
+
+def fitted_config(cfg, opts):
+    """``cfg`` with the components of ``--drop`` left out and the component options of ``--set``."""
+    import tomllib
+
+    import agnfit
+
+    if not (opts.drop or opts.overrides):
+        return cfg
+    raw = cfg.to_dict()
+    comps = raw["components"]
+    unknown = sorted(set(opts.drop) - set(comps))
+    if unknown:
+        raise SystemExit(f"--drop: no component(s) {unknown}; the model has {sorted(comps)}")
+    for name in opts.drop:
+        comps.pop(name)
+    for item in opts.overrides:
+        target, _, text = item.partition("=")
+        comp, _, key = target.partition(".")
+        if comp not in comps or not key or not text:
+            raise SystemExit(f"--set {item!r}: expected COMPONENT.KEY=VALUE with a component of {sorted(comps)}")
+        comps[comp][key] = tomllib.loads(f"v = {text}")["v"]
+    print(f"fitted model: without {opts.drop or 'nothing'}, with {opts.overrides or 'no changed options'} "
+          "(the spectrum: full default model)")
+    return agnfit.load_config(raw)
 
 
 def max_rhat(samples: dict) -> tuple[float, str]:
@@ -167,6 +194,10 @@ def main(argv=None) -> int:
     p.add_argument("--all", action="store_true", help="run every rung, not only up to the first that converges")
     p.add_argument("--npix", type=int, default=None, help="pixels (default SDSS grid, 3841; quick 1500)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--drop", action="append", default=[], metavar="COMPONENT",
+                   help="fit without this component (repeatable); the spectrum is still simulated with it")
+    p.add_argument("--set", action="append", default=[], metavar="COMPONENT.KEY=VALUE", dest="overrides",
+                   help="fit with this component option (a TOML value, e.g. host.ages=[0.1,1,10]; repeatable)")
     opts = p.parse_args(argv)
     warnings.simplefilter("ignore")
     ladder = [tuple(int(x) for x in r.split(":")) for r in (opts.ladder or ("100:100,200:200" if opts.quick else
@@ -190,6 +221,7 @@ def main(argv=None) -> int:
                   "chains": f"{opts.chains} ({'dense' if opts.dense else 'diagonal'} mass matrix, "
                             f"precondition {opts.precondition}, {opts.chain_method})"})
     spec = default_spectra(1, cfg, seed=opts.seed, npix=opts.npix or (1500 if opts.quick else None))[0]
+    cfg = fitted_config(cfg, opts)
     model, data = setup(spec, cfg)
     n_par = len(model.init_values())
     timer = CompileTimer.install()
