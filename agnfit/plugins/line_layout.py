@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from . import profiles as prof
-from .linelist import BALMER
+from .linelist import BALMER, SHARED
 
 
 def param_name(base: str, quantity: str, k: int = 0) -> str:
@@ -48,8 +48,13 @@ class Layout(NamedTuple):
 
 
 @functools.lru_cache(maxsize=512)
-def build_layout(kind: str, lines: tuple, n_gauss: int, tie_balmer: bool) -> Layout:
-    """The parameter layout of a component (a pure function of its structure)."""
+def build_layout(kind: str, lines: tuple, n_gauss: int, tie: str = "") -> Layout:
+    """The parameter layout of a component (a pure function of its structure).
+
+    ``tie``: "" (narrow lines share per complex, broad lines are free),
+    "balmer" (broad Balmer lines share one set of widths and shifts) or
+    "all" (narrow lines share one width and one shift).
+    """
     present = {ln.name for ln in lines}
     roles: dict[str, str] = {}  # parameter name -> role, in declaration order
     col = {key: [] for key in ("line", "wave", "flux", "flux_mult", "fwhm", "ratios", "dv", "shape", "lorentz")}
@@ -61,9 +66,9 @@ def build_layout(kind: str, lines: tuple, n_gauss: int, tie_balmer: bool) -> Lay
 
     for i, ln in enumerate(lines):
         if kind == "narrow":
-            shared = ln.complex
+            shared = SHARED if tie == "all" else ln.complex
         else:
-            shared = "balmer" if (tie_balmer and ln.name in BALMER) else ln.name
+            shared = "balmer" if (tie == "balmer" and ln.name in BALMER) else ln.name
         for k in range(n_gauss):
             if ln.tied_to in present:  # the primary declares this flux parameter
                 col["flux"].append(param_name(ln.tied_to, "flux", k))

@@ -90,8 +90,11 @@ NARROW = (
 #: Balmer lines whose broad widths and shifts ``tie_balmer`` shares
 BALMER = ("Ha", "Hb", "Hg", "Hd")
 
-#: a name reserved for the shared Balmer parameters
-RESERVED = ("balmer",)
+#: the name of the one width and shift of narrow lines with ``shared_kinematics``
+SHARED = "shared"
+
+#: names reserved for the shared Balmer parameters and the shared narrow kinematics
+RESERVED = ("balmer", SHARED)
 
 DEFAULT_LINES = {"broad": BROAD, "narrow": NARROW}
 

@@ -7,8 +7,9 @@ Two component types, both additive members of the ``"line"`` group:
   flux, FWHM and velocity shift.
 * ``narrow_lines`` (morphology ``"extended"``, the narrow-line region can be
   resolved by the fiber): per complex one FWHM and one shift shared by its
-  lines, per line a flux, the weaker line of a fixed-ratio doublet tied to
-  the stronger one (see :mod:`agnfit.plugins.linelist`).
+  lines (or, with ``shared_kinematics``, one FWHM and one shift for all
+  narrow lines), per line a flux, the weaker line of a fixed-ratio doublet
+  tied to the stronger one (see :mod:`agnfit.plugins.linelist`).
 
 Local parameter names (one helper, :func:`param_name`, owns the scheme;
 ``k`` = 2, 3, ... numbers the extra profile components of a broad line):
@@ -25,6 +26,8 @@ Local parameter names (one helper, :func:`param_name`, owns the scheme;
 ``balmer_fwhm``, ...        broad Ha/Hb/Hg/Hd widths and shifts with ``tie_balmer``
 ``<complex>_fwhm``,         narrow lines: the width and shift shared by a
 ``<complex>_dv``            complex, e.g. ``Hb_fwhm`` for narrow Hb and [O III]
+``shared_fwhm``,            narrow lines with ``shared_kinematics``: one width
+``shared_dv``               and shift for every narrow line
 ==========================  ==================================================
 
 Widths are intrinsic; the model convolves each line with the instrumental
@@ -80,6 +83,7 @@ class EmissionLines(AbstractComponent):
         lines: the lines (with their profiles), sorted by wavelength.
         n_gauss: profile components per broad line (1 for narrow lines).
         tie_balmer: share broad widths and shifts across Ha, Hb, Hg, Hd.
+        shared_kinematics: (narrow) one width and one shift for all lines, not one per complex.
         fwhm_range: (min, max) intrinsic FWHM (km/s) of the LogUniform prior.
         dv_max: the shift prior is Uniform(-dv_max, dv_max) (km/s).
         flux_scale: the flux prior is HalfNormal(flux_scale) (model flux units x A).
@@ -90,6 +94,7 @@ class EmissionLines(AbstractComponent):
     lines: tuple = eqx.field(static=True, default=())
     n_gauss: int = eqx.field(static=True, default=1)
     tie_balmer: bool = eqx.field(static=True, default=False)
+    shared_kinematics: bool = eqx.field(static=True, default=False)
     fwhm_range: tuple = eqx.field(static=True, default=(1200.0, 20000.0))
     dv_max: float = eqx.field(static=True, default=3000.0)
     flux_scale: float = eqx.field(static=True, default=200.0)
@@ -106,11 +111,14 @@ class EmissionLines(AbstractComponent):
             raise ValueError(f"{self.name}: a line component needs at least one line")
         if self.kind == "narrow" and (self.n_gauss != 1 or self.tie_balmer):
             raise ValueError(f"{self.name}: narrow lines have one profile component per line and no Balmer tie")
+        if self.kind == "broad" and self.shared_kinematics:
+            raise ValueError(f"{self.name}: broad lines share kinematics only through tie_balmer")
 
     # ------------------------------------------------------------ structure
     @property
     def layout(self) -> Layout:
-        return build_layout(self.kind, self.lines, self.n_gauss, self.tie_balmer)
+        tie = "balmer" if self.tie_balmer else "all" if self.shared_kinematics else ""
+        return build_layout(self.kind, self.lines, self.n_gauss, tie)
 
     def line_names(self) -> list[str]:
         """Names of the physical lines in this component, by wavelength."""
@@ -268,8 +276,18 @@ def _check_positive(where, **values):
             raise ConfigError(f"{where}: {key} must be a positive number, got {val!r}")
 
 
-def _make(kind: str, name: str, lines, profile, profiles, prior, n_gauss=1, tie_balmer=False):
-    """Validate the options of a line component and build it; ``prior`` = (fwhm_range, dv_max, flux_scale)."""
+def _check_bool(where, **values):
+    for key, val in values.items():
+        if not isinstance(val, bool):
+            raise ConfigError(f"{where}: {key} must be true or false, got {val!r}")
+
+
+def _make(kind: str, name: str, lines, profile, profiles, prior, n_gauss=1, tie: str = ""):
+    """Validate the options of a line component and build it.
+
+    ``prior`` = (fwhm_range, dv_max, flux_scale); ``tie`` = "balmer" (broad
+    ``tie_balmer``), "all" (narrow ``shared_kinematics``) or "".
+    """
     where = f"[components.{name}] ({kind}_lines)"
     final = resolve_lines(kind, lines, where, profile, profiles)
     fwhm_range, dv_max, flux_scale = prior
@@ -283,7 +301,8 @@ def _make(kind: str, name: str, lines, profile, profiles, prior, n_gauss=1, tie_
     if isinstance(n_gauss, bool) or not isinstance(n_gauss, int) or not 1 <= n_gauss <= MAX_GAUSS:
         raise ConfigError(f"{where}: n_gauss must be an integer from 1 to {MAX_GAUSS}, got {n_gauss!r}")
     return EmissionLines(
-        name=name, kind=kind, lines=final, n_gauss=int(n_gauss), tie_balmer=bool(tie_balmer),
+        name=name, kind=kind, lines=final, n_gauss=int(n_gauss), tie_balmer=tie == "balmer",
+        shared_kinematics=tie == "all",
         fwhm_range=(lo, hi), dv_max=float(dv_max), flux_scale=float(flux_scale), morphology=MORPHOLOGY[kind],
     )
 
@@ -313,7 +332,8 @@ def broad_lines(
         flux_scale: scale (model flux units x A) of the HalfNormal flux prior.
     """
     prior = (fwhm_range, dv_max, flux_scale)
-    return _make("broad", name, lines, profile, profiles, prior, n_gauss, tie_balmer)
+    _check_bool(f"[components.{name}] (broad_lines)", tie_balmer=tie_balmer)
+    return _make("broad", name, lines, profile, profiles, prior, n_gauss, "balmer" if tie_balmer else "")
 
 
 def narrow_lines(
@@ -324,13 +344,21 @@ def narrow_lines(
     fwhm_range=(100.0, 1000.0),
     dv_max: float = 1000.0,
     flux_scale: float = 50.0,
+    shared_kinematics: bool = False,
 ):
     """Narrow emission lines (extended source), one width and shift per complex.
 
-    Args: as :func:`broad_lines`; the default width range ends below the
-    broad one so that the two components cannot trade places.
+    Args: as :func:`broad_lines` (without ``n_gauss`` and ``tie_balmer``);
+    the default width range ends below the broad one so that the two
+    components cannot trade places. ``shared_kinematics``: one width and one
+    shift (``shared_fwhm``, ``shared_dv``) for all narrow lines, the
+    assumption of a single narrow-line region. Besides its physical reading,
+    this keeps the shift and width of a line with no detected flux from
+    being free parameters, which samplers mix slowly.
     """
-    return _make("narrow", name, lines, profile, profiles, (fwhm_range, dv_max, flux_scale))
+    _check_bool(f"[components.{name}] (narrow_lines)", shared_kinematics=shared_kinematics)
+    tie = "all" if shared_kinematics else ""
+    return _make("narrow", name, lines, profile, profiles, (fwhm_range, dv_max, flux_scale), tie=tie)
 
 
 @hookimpl

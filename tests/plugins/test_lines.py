@@ -254,3 +254,26 @@ def test_slot_jacobian_equals_forward_mode(profile):
         ref_val, ref_jac = AbstractComponent.jacobian(c, wave, params, ctx, names)
         np.testing.assert_allclose(val, ref_val, rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(jac, ref_jac, rtol=1e-9, atol=1e-12 * float(jnp.max(jnp.abs(ref_jac))))
+
+
+def test_shared_kinematics_give_every_narrow_line_one_width_and_shift():
+    comp = narrow_lines("nl", lines=["NeV_3426", "Hb", "OIII_4959", "OIII_5007", "SII_6731"], shared_kinematics=True)
+    assert set(comp.priors()) == {"shared_fwhm", "shared_dv", "NeV_3426_flux", "Hb_flux", "OIII_5007_flux",
+                                  "SII_6731_flux"}
+    p = {"shared_fwhm": 450.0, "shared_dv": 120.0} | {n: 1.0 for n in comp.priors() if n.endswith("_flux")}
+    for line in ("NeV_3426", "OIII_5007", "SII_6731"):
+        wave, v = _fine_grid(comp.line_rest_wave(line), half_kms=3000.0, step_kms=0.5)
+        f = np.asarray(comp.line_profile(jnp.asarray(wave), p, None, line)) * wave
+        assert v[np.argmax(f)] == pytest.approx(120.0, abs=1.0)
+        assert fwhm_kms(v, f) == pytest.approx(450.0, rel=1e-4)
+    kept = comp.restrict(4000.0, 5200.0)
+    assert kept.shared_kinematics and set(kept.priors()) == {"shared_fwhm", "shared_dv", "Hb_flux", "OIII_5007_flux"}
+
+
+def test_shared_kinematics_options_are_checked():
+    with pytest.raises(ConfigError, match="shared_kinematics must be true or false"):
+        narrow_lines("nl", shared_kinematics="yes")
+    with pytest.raises(ConfigError, match="tie_balmer must be true or false"):
+        broad_lines("br", tie_balmer=1)
+    with pytest.raises(ConfigError, match="not be one of"):
+        narrow_lines("nl", lines=[{"name": "shared", "wave": 5000.0}], shared_kinematics=True)
