@@ -39,10 +39,11 @@ def lines_jacobian(comp, wave, params: dict, ctx, names: tuple):
     v = slots_of(vec)
     g = jax.jacfwd(slots_of)(vec)  # per slot quantity: (slots, len(names))
     every = np.ones(lay.line.size, bool)
-    idx, d0 = comp._densities(lnw, v, ctx, every, False)
+    grid, sig_inst = lnw[None, :], comp.slot_sigma_inst(ctx, False)
+    idx, d0 = comp._densities(grid, v, sig_inst, every)
 
     def dens(fwhm, dv, h3, h4):
-        return comp._densities(lnw, v._replace(fwhm=fwhm, dv=dv, h3=h3, h4=h4), ctx, every, False)[1]
+        return comp._densities(grid, v._replace(fwhm=fwhm, dv=dv, h3=h3, h4=h4), sig_inst, every)[1]
 
     primals = (v.fwhm, v.dv, v.h3, v.h4)
     flux = v.flux[idx]

@@ -34,7 +34,8 @@ Widths are intrinsic; the model convolves each line with the instrumental
 Gaussian at the line's rest wavelength, sigma_obs^2 = sigma^2 + sigma_inst^2
 (see :mod:`agnfit.plugins.profiles`). Evaluation is vectorised: the
 parameters are gathered into arrays and all profile components are evaluated
-as one (components, pixels) array per profile family.
+as one (components, pixels) array per profile family, on a window of pixels
+around each line when the profile fits in it (:mod:`agnfit.plugins.line_window`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import dataclasses
 import math
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
@@ -52,6 +54,7 @@ from ..errors import ConfigError
 from ..registry.hookspecs import hookimpl
 from . import profiles as prof
 from .line_layout import Layout, SlotValues, build_layout, param_name  # noqa: F401 (re-exported)
+from .line_window import WINDOW_SIGMAS, slot_windows, window_pixels
 from .linelist import resolve_lines
 
 C_KMS = 299792.458
@@ -177,10 +180,21 @@ class EmissionLines(AbstractComponent):
         return jnp.sum(self.slot_values(params).flux[sel])
 
     # ------------------------------------------------------------ evaluation
-    def _densities(self, lnw, v: SlotValues, ctx, slots: np.ndarray, intrinsic: bool):
-        """(idx, dens): the selected slots, grouped by profile family, and their densities per km/s, (len(idx), n)."""
+    def slot_sigma_inst(self, ctx, intrinsic: bool):
+        """Instrumental sigma (km/s) at every slot's rest wavelength (zeros when ``intrinsic``)."""
         lay = self.layout
-        at_centres = None if intrinsic else ctx.prepared_for(self.name)  # instrumental sigma, from prepare
+        if intrinsic:
+            return jnp.zeros(lay.wave.size)
+        at_centres = ctx.prepared_for(self.name)  # from prepare, on the spectrum's own grid
+        return at_centres if at_centres is not None else ctx.sigma_inst_kms(jnp.asarray(lay.wave))
+
+    def _densities(self, grid, v: SlotValues, sig_inst, slots: np.ndarray):
+        """(idx, dens): the selected slots, grouped by profile family, and their densities per km/s.
+
+        ``grid``: ln wavelengths, (1, n) shared by every slot or (slots, m) one row per slot;
+        ``sig_inst``: instrumental sigma (km/s) per slot. ``dens`` is (len(idx), n or m).
+        """
+        lay = self.layout
         order, rows = [], []
         families = {"gaussian": slots & ~lay.lorentz & ~lay.hermite, "gauss_hermite": slots & lay.hermite,
                     "lorentzian": slots & lay.lorentz}
@@ -188,35 +202,53 @@ class EmissionLines(AbstractComponent):
             idx = np.flatnonzero(sel)
             if idx.size == 0:
                 continue
-            lam0 = lay.wave[idx]
-            if intrinsic:
-                sig_inst = jnp.zeros(idx.size)
-            elif at_centres is not None:
-                sig_inst = at_centres[idx]
-            else:
-                sig_inst = ctx.sigma_inst_kms(jnp.asarray(lam0))
-            x = C_KMS * (lnw[None, :] - np.log(lam0)[:, None]) - v.dv[idx, None]
+            lnw = grid if grid.shape[0] == 1 else grid[idx]
+            x = C_KMS * (lnw - np.log(lay.wave[idx])[:, None]) - v.dv[idx, None]
+            s_inst = sig_inst[idx, None]
             if family == "lorentzian":
-                dens = prof.pseudo_voigt(x, v.fwhm[idx, None], sig_inst[:, None])
+                dens = prof.pseudo_voigt(x, v.fwhm[idx, None], s_inst)
             elif family == "gaussian":
-                dens = prof.gaussian(x, v.fwhm[idx, None] / prof.FWHM_PER_SIGMA, sig_inst[:, None])
+                dens = prof.gaussian(x, v.fwhm[idx, None] / prof.FWHM_PER_SIGMA, s_inst)
             else:
                 sigma = v.fwhm[idx, None] / prof.FWHM_PER_SIGMA
-                dens = prof.gauss_hermite(x, sigma, sig_inst[:, None], v.h3[idx, None], v.h4[idx, None])
+                dens = prof.gauss_hermite(x, sigma, s_inst, v.h3[idx, None], v.h4[idx, None])
             order.append(idx)
             rows.append(dens)
         return np.concatenate(order), jnp.concatenate(rows, axis=0)
 
     def _evaluate(self, wave, params: dict, ctx, slots: np.ndarray, intrinsic: bool):
-        """Sum of the profile components ``slots`` (boolean mask) at rest ``wave`` (A)."""
+        """Sum of the profile components ``slots`` (boolean mask) at rest ``wave`` (A).
+
+        Gaussian and Gauss-Hermite profiles are evaluated on a window of
+        pixels around their centres when they fit in it (see
+        :mod:`agnfit.plugins.line_window`), else on every pixel.
+        """
         v = self.slot_values(params)
         shape = jnp.shape(wave)
         w = jnp.reshape(jnp.asarray(wave), -1).astype(jnp.result_type(float))
         lnw = jnp.log(jnp.maximum(w, 1e-30))  # once per pixel, not per (line, pixel)
-        idx, dens = self._densities(lnw, v, ctx, slots, intrinsic)
+        sig_inst = self.slot_sigma_inst(ctx, intrinsic)
+
+        def whole(_):
+            idx, dens = self._densities(lnw[None, :], v, sig_inst, slots)
+            # a weighted sum XLA fuses with the profiles, instead of a product that needs them all stored first
+            return jnp.sum(v.flux[idx][:, None] * dens, axis=0)
+
+        width = window_pixels(self.kind, self.fwhm_range[1])
+        if 2 * width > lnw.size or (slots & self.layout.lorentz).any():  # Lorentzian wings have no window
+            total = whole(None)
+        else:
+            sigma = jnp.hypot(v.fwhm / prof.FWHM_PER_SIGMA, sig_inst)
+            centre = jnp.asarray(np.log(self.layout.wave)) + v.dv / C_KMS
+            rows, fits = slot_windows(lnw, centre, WINDOW_SIGMAS * sigma / C_KMS, width)
+
+            def windowed(_):
+                idx, dens = self._densities(lnw[rows], v, sig_inst, slots)
+                return jnp.zeros_like(lnw).at[rows[idx]].add(v.flux[idx][:, None] * dens)
+
+            # the whole grid is rarely taken: checkpointed, its (slots, n) residuals are not kept in the windowed case
+            total = jax.lax.cond(fits, windowed, jax.checkpoint(whole), None)
         # density per km/s -> per A: dx/dlambda = c / lambda
-        # a weighted sum XLA fuses with the profiles, instead of a product that needs them all stored first
-        total = jnp.sum(v.flux[idx][:, None] * dens, axis=0)
         return jnp.reshape(total * C_KMS / jnp.maximum(w, 1e-30), shape)
 
     def jacobian(self, wave, params: dict, ctx, names: tuple):
