@@ -13,6 +13,7 @@ import logging
 import warnings
 
 from .config import Config
+from .core.component import Sampling
 from .core.model import Model, NoiseConfig
 from .errors import AgnfitWarning, FitError
 from .registry import get_registry
@@ -69,12 +70,19 @@ def _make_photometry(config: Config):
 _CACHE: dict = {}
 
 
-def build_model(config: Config, rest_range: tuple[float, float], with_photometry: bool = True, name: str = "") -> Model:
-    """The model for spectra covering ``rest_range`` (A); cached per (config, kept structure)."""
+def build_model(config: Config, rest_range: tuple[float, float], with_photometry: bool = True, name: str = "",
+                sampling: Sampling | None = None) -> Model:
+    """The model for spectra covering ``rest_range`` (A); cached per (config, kept structure).
+
+    With the spectrum's ``sampling`` (:class:`~agnfit.core.component.Sampling`) each kept component
+    is specialised to it (``for_sampling``), e.g. line profiles evaluated on windows of pixels.
+    """
     comps = build_components(config)
     kept, dropped = [], []
     for c in comps:
         r = c.restrict(*rest_range)
+        if r is not None and sampling is not None:
+            r = r.for_sampling(sampling)
         (kept if r is not None else dropped).append(r if r is not None else c.name)
     if dropped:
         msg = f"{name or 'spectrum'}: component(s) with nothing in the rest range {rest_range[0]:.0f}-{rest_range[1]:.0f} A dropped: {dropped}"

@@ -207,7 +207,7 @@ def setup_fit(spectrum: Spectrum, cfg: Config, photometry: Photometry | None = N
     photsys = build_photometry(cfg)[1] if bands else None
     prep = prepare(spectrum, cfg, phot, photsys)
     with_phot = bool(bands) and bool(np.asarray(prep.data.phot_mask).sum() > 0)
-    model = build_model(cfg, prep.rest_range, with_photometry=with_phot, name=spectrum.name)
+    model = build_model(cfg, prep.rest_range, with_photometry=with_phot, name=spectrum.name, sampling=prep.sampling)
     return FitSetup(cfg, phot, prep, model)
 
 

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from .core.component import EvalContext
+from .core.component import EvalContext, Sampling
 from .core.data import C_KMS, FitData, Photometry, Spectrum, as_jnp, pad_edge, pad_length
 from .errors import AgnfitWarning, ConfigError, InputError
 
@@ -37,6 +37,7 @@ class Prepared:
     dropped_bands: dict
     rest_range: tuple
     flux_unit: float = 1e-17
+    sampling: Sampling | None = None
 
 
 def galactic_ebv(spectrum: Spectrum, config) -> tuple[float, str]:
@@ -142,4 +143,7 @@ def prepare(spectrum: Spectrum, config, photometry: Photometry | None = None, ph
         phot_mask=pu,
     )
     kept = tuple(b for b, u in zip(bands, pu) if u)
-    return Prepared(as_jnp(data), n, ebv, src, bands, kept, dropped, (float(rest[0]), float(rest[-1])), spectrum.flux_unit)
+    # over the padded grid: the extrapolated pixels are the narrowest in velocity
+    sampling = Sampling(float(C_KMS * np.min(np.diff(np.log(data.wave)))), float(np.max(data.ctx.lsf_sigma_kms)))
+    return Prepared(as_jnp(data), n, ebv, src, bands, kept, dropped, (float(rest[0]), float(rest[-1])),
+                    spectrum.flux_unit, sampling)

@@ -112,6 +112,18 @@ class EvalContext(NamedTuple):
         )
 
 
+class Sampling(NamedTuple):
+    """How finely a spectrum samples velocity: what a component may size static arrays by.
+
+    Attributes:
+        pixel_kms: the narrowest pixel (km/s, c * d ln lambda), padding included.
+        sigma_kms: the broadest instrumental Gaussian sigma (km/s).
+    """
+
+    pixel_kms: float
+    sigma_kms: float
+
+
 class AbstractComponent(eqx.Module):
     """A spectral component: named, with a morphology, priors, and an evaluation.
 
@@ -186,5 +198,15 @@ class AbstractComponent(eqx.Module):
         Returns ``self`` when nothing changes, a reduced component (e.g. lines
         out of range dropped), or ``None`` when the component has no support in
         the range and should be dropped from the model.
+        """
+        return self
+
+    def for_sampling(self, sampling: Sampling) -> "AbstractComponent":
+        """This component specialised to a spectrum's velocity sampling (``self`` when nothing changes).
+
+        What it returns is evaluated on that spectrum's own wavelengths only
+        where ``ctx.prepared_for(self.name)`` is set (the fiber model in a
+        fit); its static sizes become part of the model structure, so spectra
+        sampled alike share one compilation.
         """
         return self

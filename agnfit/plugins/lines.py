@@ -44,7 +44,6 @@ import dataclasses
 import math
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
@@ -90,6 +89,7 @@ class EmissionLines(AbstractComponent):
         fwhm_range: (min, max) intrinsic FWHM (km/s) of the LogUniform prior.
         dv_max: the shift prior is Uniform(-dv_max, dv_max) (km/s).
         flux_scale: the flux prior is HalfNormal(flux_scale) (model flux units x A).
+        window: pixels each profile is evaluated on, on the spectrum's grid (0: every pixel); see ``for_sampling``.
     """
 
     name: str
@@ -101,6 +101,7 @@ class EmissionLines(AbstractComponent):
     fwhm_range: tuple = eqx.field(static=True, default=(1200.0, 20000.0))
     dv_max: float = eqx.field(static=True, default=3000.0)
     flux_scale: float = eqx.field(static=True, default=200.0)
+    window: int = eqx.field(static=True, default=0)
     morphology: str = "point"
     operation: str = "add"
     group: str = "line"
@@ -219,9 +220,9 @@ class EmissionLines(AbstractComponent):
     def _evaluate(self, wave, params: dict, ctx, slots: np.ndarray, intrinsic: bool):
         """Sum of the profile components ``slots`` (boolean mask) at rest ``wave`` (A).
 
-        Gaussian and Gauss-Hermite profiles are evaluated on a window of
-        pixels around their centres when they fit in it (see
-        :mod:`agnfit.plugins.line_window`), else on every pixel.
+        On the spectrum's own grid (a prepared ``ctx``) a component with a
+        ``window`` evaluates Gaussian and Gauss-Hermite profiles on that many
+        pixels around each centre (:mod:`agnfit.plugins.line_window`).
         """
         v = self.slot_values(params)
         shape = jnp.shape(wave)
@@ -229,25 +230,18 @@ class EmissionLines(AbstractComponent):
         lnw = jnp.log(jnp.maximum(w, 1e-30))  # once per pixel, not per (line, pixel)
         sig_inst = self.slot_sigma_inst(ctx, intrinsic)
 
-        def whole(_):
+        width = self.window
+        if intrinsic or width == 0 or 2 * width > lnw.size or ctx.prepared_for(self.name) is None \
+                or (slots & self.layout.lorentz).any():  # the spectrum's own grid only; Lorentzian wings are long
             idx, dens = self._densities(lnw[None, :], v, sig_inst, slots)
             # a weighted sum XLA fuses with the profiles, instead of a product that needs them all stored first
-            return jnp.sum(v.flux[idx][:, None] * dens, axis=0)
-
-        width = window_pixels(self.kind, self.fwhm_range[1])
-        if 2 * width > lnw.size or (slots & self.layout.lorentz).any():  # Lorentzian wings have no window
-            total = whole(None)
+            total = jnp.sum(v.flux[idx][:, None] * dens, axis=0)
         else:
             sigma = jnp.hypot(v.fwhm / prof.FWHM_PER_SIGMA, sig_inst)
-            centre = jnp.asarray(np.log(self.layout.wave)) + v.dv / C_KMS
-            rows, fits = slot_windows(lnw, centre, WINDOW_SIGMAS * sigma / C_KMS, width)
-
-            def windowed(_):
-                idx, dens = self._densities(lnw[rows], v, sig_inst, slots)
-                return jnp.zeros_like(lnw).at[rows[idx]].add(v.flux[idx][:, None] * dens)
-
-            # the whole grid is rarely taken: checkpointed, its (slots, n) residuals are not kept in the windowed case
-            total = jax.lax.cond(fits, windowed, jax.checkpoint(whole), None)
+            blue = jnp.asarray(np.log(self.layout.wave)) + (v.dv - WINDOW_SIGMAS * sigma) / C_KMS
+            rows = slot_windows(lnw, blue, width)
+            idx, dens = self._densities(lnw[rows], v, sig_inst, slots)
+            total = jnp.zeros_like(lnw).at[rows[idx]].add(v.flux[idx][:, None] * dens)
         # density per km/s -> per A: dx/dlambda = c / lambda
         return jnp.reshape(total * C_KMS / jnp.maximum(w, 1e-30), shape)
 
@@ -293,6 +287,11 @@ class EmissionLines(AbstractComponent):
         if not kept:
             return None
         return dataclasses.replace(self, lines=kept)
+
+    def for_sampling(self, sampling):
+        """This component with profile windows sized for ``sampling`` and the widest FWHM the priors allow."""
+        widest = self.fwhm_range[1] * FWHM_RATIO_MAX ** (self.n_gauss - 1)
+        return dataclasses.replace(self, window=window_pixels(widest, sampling))
 
     def line_windows(self) -> np.ndarray:
         """(k, 2) rest windows (A): each line centre +- ``WINDOW_KMS[kind]`` (about a broad FWHM)."""
