@@ -41,13 +41,16 @@ def main():
 
     import agnfit
     from agnfit.build import build_model
-    from agnfit.core.component import EvalContext
+    from agnfit.core.component import EvalContext, Sampling
+    from agnfit.core.data import C_KMS
 
     cfg = agnfit.default_config()
     rows = []
     for npix in (1000, 2000, 4000, 8000):
         wave = jnp.asarray(np.geomspace(3800 / 1.1, 9200 / 1.1, npix))
-        model = build_model(cfg, (float(wave[0]), float(wave[-1])))
+        # built for the grid's sampling, as a fit builds it (line profiles on windows of pixels)
+        sampling = Sampling(float(C_KMS * np.log(wave[1] / wave[0])), 60.0)
+        model = build_model(cfg, (float(wave[0]), float(wave[-1])), sampling=sampling)
         ctx = EvalContext(wave, jnp.full(npix, 60.0), wave[0], wave[-1], jnp.asarray(60.0))
         x, unravel = ravel_pytree(model.init_values())  # one flat vector, as the optimisers pass it
         prep = jax.jit(lambda c: model.prepare_context(c))

@@ -59,17 +59,11 @@ QUICK_HOST = {"type": "host_dsps", "ages": [1.0, 10.0], "logzsol": [0.0]}
 
 
 def setup(spec, cfg):
-    """(model, FitData) of ``spec`` exactly as ``agnfit.fit`` builds them."""
-    from agnfit import fit as fitmod
+    """(model, FitData) of ``spec`` exactly as ``agnfit.fit`` builds them (``agnfit.fit.setup_fit``)."""
+    from agnfit.fit import setup_fit
 
-    if hasattr(fitmod, "setup_fit"):
-        s = fitmod.setup_fit(spec, cfg)
-        return s.model, s.prep.data
-    from agnfit.build import build_model
-    from agnfit.prepare import prepare
-
-    prep = prepare(spec, cfg)
-    return build_model(cfg, prep.rest_range, with_photometry=False, name=spec.name), prep.data
+    s = setup_fit(spec, cfg)
+    return s.model, s.prep.data
 
 
 def fitted_config(cfg, opts):

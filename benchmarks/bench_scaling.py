@@ -67,7 +67,7 @@ def measure(spec, cfg, repeat: int, with_map: bool) -> dict:
 
     timer = CompileTimer.install()
     prep = prepare(spec, cfg)
-    model = build_model(cfg, prep.rest_range, with_photometry=False, name=spec.name)
+    model = build_model(cfg, prep.rest_range, with_photometry=False, name=spec.name, sampling=prep.sampling)
     data = prep.data
     params = {k: jnp.asarray(v) for k, v in model.init_values().items()}
     u = start_point(model, data)
