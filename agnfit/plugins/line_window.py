@@ -26,9 +26,10 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
+from .profiles import FWHM_PER_SIGMA
+
 #: profiles are evaluated out to this many dispersions (instrument included) from their centre
 WINDOW_SIGMAS = 9.0
-FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 
 
 def window_pixels(fwhm_max: float, sampling) -> int:
@@ -44,14 +45,14 @@ def window_pixels(fwhm_max: float, sampling) -> int:
     return int(2 ** math.ceil(math.log2(pixels)))
 
 
-def slot_windows(lnw, centre, width: int):
-    """Pixel indices (k, width) of each slot's window: from where ``WINDOW_SIGMAS`` dispersions reach blueward.
+def slot_windows(lnw, blue, width: int):
+    """Pixel indices (k, width) of each slot's window, starting at the first pixel at or redward of ``blue``.
 
     Args:
         lnw: ln wavelength of the pixels (n,), increasing.
-        centre: ln wavelength of each slot's blue end, centre - 9 sigma / c (k,).
+        blue: ln wavelength of each slot's blue end, its centre minus ``WINDOW_SIGMAS`` sigma / c (k,).
         width: pixels per window, at most n; a window that would pass the red end is moved back inside.
     """
     n = lnw.shape[0]
-    start = jnp.minimum(jnp.searchsorted(lnw, centre, side="left"), n - width)
+    start = jnp.minimum(jnp.searchsorted(lnw, blue, side="left"), n - width)
     return start[:, None] + np.arange(width)

@@ -34,8 +34,9 @@ Widths are intrinsic; the model convolves each line with the instrumental
 Gaussian at the line's rest wavelength, sigma_obs^2 = sigma^2 + sigma_inst^2
 (see :mod:`agnfit.plugins.profiles`). Evaluation is vectorised: the
 parameters are gathered into arrays and all profile components are evaluated
-as one (components, pixels) array per profile family, on a window of pixels
-around each line when the profile fits in it (:mod:`agnfit.plugins.line_window`).
+as one (components, pixels) array per profile family; on the spectrum's own
+grid, Gaussian and Gauss-Hermite profiles use a window of pixels around each
+line sized for the spectrum's sampling (:mod:`agnfit.plugins.line_window`).
 """
 
 from __future__ import annotations
