@@ -68,6 +68,7 @@ ERR_NOT_SSP = "host template set {name!r} is a {kind}, not an SSPGrid; host_dsps
 
 
 WEIGHTINGS = ("fractions", "independent")
+METALLICITIES = ("interpolated", "mixture")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +92,11 @@ class SSPHostOptions:
             ``"independent"`` (one non-negative weight per SSP).
         weight_scale: HalfNormal scale (model flux units) of ``norm`` (fractions) or of each weight.
         fraction_scale: (fractions) standard deviation of the Normal prior on each logit.
+        metallicity: (fractions) ``"interpolated"``: one metallicity ``logzsol``
+            for all ages, Uniform over the range of ``logzsol``, the SSPs
+            interpolated linearly in log Z between the two neighbouring grid
+            values; ``"mixture"``: a light fraction per grid metallicity
+            (logits, like the ages).
         sigma_range: bounds (km/s) of the Uniform prior on the stellar dispersion.
         dv_max: bound (km/s) of the Uniform(-dv_max, dv_max) prior on the velocity shift.
         template_sigma_kms: the templates' own resolution (km/s); None: the set's value.
@@ -108,6 +114,7 @@ class SSPHostOptions:
     weights: str = "fractions"
     weight_scale: float = 1.0
     fraction_scale: float = 1.0
+    metallicity: str = "interpolated"
     sigma_range: tuple = (30.0, 500.0)
     dv_max: float = 500.0
     template_sigma_kms: float | None = None
@@ -133,18 +140,23 @@ class HostSSP(AbstractBasisHost):
 
     * ``"fractions"`` (default): ``w_i = norm * P_age(a) * P_met(m)`` for
       SSP i of age a and metallicity m, with ``norm`` ~ HalfNormal(weight_scale)
-      the host's total flux at norm_wave, and the age and metallicity light
-      distributions ``P_age = softmax(logit_age)``, ``P_met =
-      softmax(logit_met)``, each logit ~ Normal(0, fraction_scale): a
-      logistic-normal prior (Aitchison & Shen 1980). The metallicity mixture
-      is shared by all ages (a generalisation of the single metallicity of
-      most SED fitting). The total is one parameter, and the fractions the
+      the host's total flux at norm_wave, the age light distribution
+      ``P_age = softmax(logit_age)``, each logit ~ Normal(0, fraction_scale):
+      a logistic-normal prior (Aitchison & Shen 1980), and ``P_met`` shared
+      by all ages. With ``metallicity="interpolated"`` (default) ``P_met``
+      holds the linear-interpolation weights in log Z of one metallicity
+      ``logzsol`` ~ Uniform(min, max of the grid), the single metallicity of
+      most SED fitting; with ``"mixture"``, ``P_met = softmax(logit_met)``
+      like the ages. The total is one parameter, and the fractions the
       data cannot tell apart follow their prior, so the posterior is close
       to Gaussian in the unconstrained space and NUTS mixes quickly.
       Separate age and metallicity distributions avoid a bimodality: with one
       free fraction per SSP, a dominant old population could sit in either of
-      two metallicities, two modes that chains do not cross. An axis with
-      one value has no logits. The weights are then derived quantities
+      two metallicities, two modes that chains do not cross. One metallicity
+      rather than a mixture also removes the steepest walls of the posterior
+      (a minor metallicity's logit meets a likelihood curvature rising as
+      exp(2 logit)), which otherwise set NUTS's step size. An axis with
+      one value has no parameter. The weights are then derived quantities
       (``host.w_i``, :meth:`derived`);
     * ``"independent"``: ``w_i`` ~ HalfNormal(weight_scale) each, the
       non-negative least-squares picture. Degenerate SSPs trade flux along
@@ -163,6 +175,7 @@ class HostSSP(AbstractBasisHost):
     weighting: str = eqx.field(static=True, default="fractions")
     weight_scale: float = eqx.field(static=True, default=1.0)
     fraction_scale: float = eqx.field(static=True, default=1.0)
+    metallicity: str = eqx.field(static=True, default="interpolated")
     sigma_range: tuple = eqx.field(static=True, default=(30.0, 500.0))
     dv_max: float = eqx.field(static=True, default=500.0)
     morphology: str = "extended"
@@ -172,6 +185,10 @@ class HostSSP(AbstractBasisHost):
     def __check_init__(self):
         if self.weighting not in WEIGHTINGS:
             raise ConfigError(f"{self.name}: weights must be one of {WEIGHTINGS}, got {self.weighting!r}")
+        if self.metallicity not in METALLICITIES:
+            raise ConfigError(f"{self.name}: metallicity must be one of {METALLICITIES}, got {self.metallicity!r}")
+        if len(set(self.logzsol)) != len(self.logzsol):
+            raise ConfigError(f"{self.name}: logzsol has repeated values: {self.logzsol!r}")
 
     @property
     def n_templates(self) -> int:
@@ -187,11 +204,21 @@ class HostSSP(AbstractBasisHost):
         """Names of the SSP weights, in template order (parameters, or derived quantities with fractions)."""
         return [_weight_name(i) for i in range(self.n_templates)]
 
+    @property
+    def interpolated(self) -> bool:
+        """Whether one free metallicity ``logzsol`` sets P_met (fractions, more than one grid metallicity)."""
+        return self.fractions and self.metallicity == "interpolated" and len(self.logzsol) > 1
+
     def logit_names(self) -> list[str]:
         """Local names of the age then metallicity logits (fractions only; none for an axis of one value)."""
         if not self.fractions:
             return []
-        return _logit_names("age", len(self.ages_gyr)) + _logit_names("met", len(self.logzsol))
+        met = [] if self.metallicity == "interpolated" else _logit_names("met", len(self.logzsol))
+        return _logit_names("age", len(self.ages_gyr)) + met
+
+    def fraction_names(self) -> list[str]:
+        """Local names of the parameters of P_age and P_met: the logits, then ``logzsol`` if interpolated."""
+        return self.logit_names() + (["logzsol"] if self.interpolated else [])
 
     def template_grid(self) -> list[tuple[float, float]]:
         """(age in Gyr, log10 Z/Zsun) of each weight, in template order."""
@@ -201,6 +228,8 @@ class HostSSP(AbstractBasisHost):
         if self.fractions:
             pri = {"norm": dist.HalfNormal(self.weight_scale)}
             pri.update({n: dist.Normal(0.0, self.fraction_scale) for n in self.logit_names()})
+            if self.interpolated:
+                pri["logzsol"] = dist.Uniform(min(self.logzsol), max(self.logzsol))
         else:
             pri = {n: dist.HalfNormal(self.weight_scale) for n in self.weights_names()}
         pri["sigma"] = dist.Uniform(*self.sigma_range)
@@ -210,6 +239,9 @@ class HostSSP(AbstractBasisHost):
     def init_values(self):
         if self.fractions:
             vals = {"norm": 0.5} | {n: 0.0 for n in self.logit_names()}
+            if self.interpolated:  # solar, or the middle of a grid without it
+                lo, hi = min(self.logzsol), max(self.logzsol)
+                vals["logzsol"] = float(np.clip(0.0, lo + 0.01 * (hi - lo), hi - 0.01 * (hi - lo)))
         else:
             vals = {n: 0.5 / self.n_templates for n in self.weights_names()}
         vals.update(sigma=float(np.clip(150.0, *self.sigma_range)), dv=0.0)
@@ -218,16 +250,27 @@ class HostSSP(AbstractBasisHost):
     def coefficient_names(self) -> list[str]:
         return self.weights_names()
 
+    def _metallicity_weights(self, logz):
+        """P_met at metallicity ``logz``: linear interpolation weights in log Z over the grid (grid order)."""
+        order = np.argsort(self.logzsol)
+        nodes = np.asarray(self.logzsol)[order]
+        return jnp.stack([jnp.interp(logz, nodes, (order == j).astype(float)) for j in range(len(nodes))])
+
     def _fraction_weights(self, theta):
-        """Weights (template order) from ``theta`` = (norm, age logits..., metallicity logits...)."""
+        """Weights (template order) from ``theta`` = (norm, age logits..., metallicity logits... or logzsol)."""
         n_age, n_met = len(self.ages_gyr), len(self.logzsol)
         k_age = n_age if n_age > 1 else 0
         p_age = jax.nn.softmax(theta[1 : 1 + k_age]) if k_age else jnp.ones(1, theta.dtype)
-        p_met = jax.nn.softmax(theta[1 + k_age :]) if n_met > 1 else jnp.ones(1, theta.dtype)
+        if n_met == 1:
+            p_met = jnp.ones(1, theta.dtype)
+        elif self.interpolated:
+            p_met = self._metallicity_weights(theta[1 + k_age])
+        else:
+            p_met = jax.nn.softmax(theta[1 + k_age :])
         return theta[0] * jnp.ravel(p_met[:, None] * p_age[None, :])  # weight i: age i % n_age, metallicity i // n_age
 
     def _theta(self, params):
-        return jnp.stack([jnp.asarray(params[n], jnp.result_type(float)) for n in ("norm", *self.logit_names())])
+        return jnp.stack([jnp.asarray(params[n], jnp.result_type(float)) for n in ("norm", *self.fraction_names())])
 
     def coefficients(self, params):
         """The SSP weights (model flux units at ``norm_wave``) as an array, in template order."""
@@ -253,7 +296,7 @@ class HostSSP(AbstractBasisHost):
         kin = [n for n in names if n in ("sigma", "dv")]
         value, jac = self.basis.jacobian(wave, local, ctx, wnames, (*wnames, *kin), ctx.prepared_for(self.name))
         chained = jac[:, : len(wnames)] @ dw.astype(jac.dtype)
-        cols = dict(zip(("norm", *self.logit_names()), chained.T))
+        cols = dict(zip(("norm", *self.fraction_names()), chained.T))
         cols.update({n: jac[:, len(wnames) + i] for i, n in enumerate(kin)})
         return value, jnp.stack([cols[n] for n in names], axis=1)
 
@@ -327,7 +370,7 @@ def host_dsps(name: str, opts: SSPHostOptions) -> HostSSP:
     return HostSSP(
         name=name, basis=basis, ages_gyr=ages, logzsol=logz, norm_wave=float(opts.norm_wave),
         lum_norm=tuple(float(v) for v in norm), weighting=str(opts.weights), weight_scale=float(opts.weight_scale),
-        fraction_scale=float(opts.fraction_scale),
+        fraction_scale=float(opts.fraction_scale), metallicity=str(opts.metallicity),
         sigma_range=sigma_range, dv_max=float(opts.dv_max),
     )
 

@@ -1,4 +1,7 @@
-"""host_dsps with the default weights: a total flux times logistic-normal age and metallicity light fractions."""
+"""host_dsps with the default weights: a total flux times age and metallicity light fractions.
+
+Ages: logistic-normal fractions. Metallicity: one interpolated value (default) or a logistic-normal mixture.
+"""
 
 import jax
 import jax.numpy as jnp
@@ -16,14 +19,21 @@ WAVE = jnp.linspace(3600.0, 9000.0, 400)
 
 @pytest.fixture(scope="module")
 def pair(data_dir):
-    """The default host (fractions) and the same SSPs with independent weights."""
-    return host_dsps("host"), host_dsps("host", weights="independent")
+    """The host with age and metallicity mixtures (fractions) and the same SSPs with independent weights."""
+    return host_dsps("host", metallicity="mixture"), host_dsps("host", weights="independent")
+
+
+@pytest.fixture(scope="module")
+def interp(data_dir):
+    """The default host: age fractions and one metallicity interpolated in log Z."""
+    return host_dsps("host")
 
 
 def _params(host, seed):
     rng = np.random.default_rng(seed)
     p = {"norm": float(rng.uniform(0.5, 3.0)), "sigma": float(rng.uniform(60, 300)), "dv": float(rng.uniform(-80, 80))}
-    return p | {n: float(rng.normal(0.0, 1.5)) for n in host.logit_names()}
+    p |= {n: float(rng.normal(0.0, 1.5)) for n in host.logit_names()}
+    return p | ({"logzsol": float(rng.uniform(-0.5, 0.3))} if host.interpolated else {})
 
 
 def test_parameters_and_priors(pair):
@@ -38,6 +48,30 @@ def test_parameters_and_priors(pair):
     scaled = host_dsps("host", fraction_scale=0.5, weight_scale=4.0)
     assert float(scaled.priors()["logit_age_0"].scale) == 0.5 and float(scaled.priors()["norm"].scale) == 4.0
     assert host_dsps("host", logzsol=[0.0]).logit_names() == [f"logit_age_{i}" for i in range(5)]
+    assert host_dsps("host", logzsol=[0.0]).fraction_names() == [f"logit_age_{i}" for i in range(5)]
+
+
+def test_interpolated_metallicity_parameters(interp):
+    assert interp.metallicity == "interpolated" and interp.interpolated
+    assert interp.fraction_names() == [f"logit_age_{i}" for i in range(5)] + ["logzsol"]
+    pri = interp.priors()
+    assert set(pri) == {"norm", "sigma", "dv", "logzsol", *interp.logit_names()}
+    assert isinstance(pri["logzsol"], dist.Uniform)
+    assert (float(pri["logzsol"].low), float(pri["logzsol"].high)) == (-0.5, 0.3)
+    assert interp.init_values()["logzsol"] == 0.0 and set(interp.init_values()) == set(pri)
+
+
+@pytest.mark.parametrize("logz, expect", [(0.0, (0.0, 1.0, 0.0)), (-0.25, (0.5, 0.5, 0.0)), (0.3, (0.0, 0.0, 1.0)),
+                                          (0.12, (0.0, 0.6, 0.4))])
+def test_interpolated_metallicity_weights(interp, logz, expect):
+    """P_met holds the linear interpolation weights in log Z between the two neighbouring grid metallicities."""
+    p = _params(interp, 3) | {"logzsol": logz}
+    w = np.asarray(interp.weights(p)).reshape(3, 5)  # metallicity x age
+    p_age = _softmax(np.array([p[f"logit_age_{i}"] for i in range(5)]))
+    np.testing.assert_allclose(w, p["norm"] * np.outer(expect, p_age), rtol=1e-10, atol=1e-14)
+    # an unsorted grid gives the same model
+    shuffled = host_dsps("host", logzsol=[0.3, -0.5, 0.0])
+    np.testing.assert_allclose(shuffled(WAVE, p, CTX), interp(WAVE, p, CTX), rtol=1e-10)
 
 
 def test_one_ssp_has_only_a_norm(data_dir):
@@ -69,10 +103,12 @@ def test_weights_are_norm_times_age_and_metallicity_fractions(pair):
     np.testing.assert_allclose(frac(WAVE, shifted, CTX), frac(WAVE, p, CTX), rtol=1e-10)
 
 
-def test_analytic_jacobian_matches_forward_mode(pair):
-    frac, _ = pair
+@pytest.mark.parametrize("metallicity", ["mixture", "interpolated"])
+def test_analytic_jacobian_matches_forward_mode(pair, interp, metallicity):
+    frac = pair[0] if metallicity == "mixture" else interp
     p = _params(frac, 1)
-    names = ("logit_met_2", "norm", "dv", "logit_age_0", "sigma", "logit_age_4", "logit_met_0")
+    met = ("logit_met_2", "logit_met_0") if metallicity == "mixture" else ("logzsol",)
+    names = (met[0], "norm", "dv", "logit_age_0", "sigma", "logit_age_4", *met[1:])
     value, jac = frac.jacobian(WAVE, p, CTX, names)
 
     def f(vec):
@@ -103,3 +139,7 @@ def test_bad_options(data_dir):
         host_dsps("host", weights="simplex")
     with pytest.raises(ConfigError, match="fraction_scale"):
         host_dsps("host", fraction_scale=0.0)
+    with pytest.raises(ConfigError, match="metallicity must be one of"):
+        host_dsps("host", metallicity="free")
+    with pytest.raises(ConfigError, match="repeated"):
+        host_dsps("host", logzsol=[0.0, 0.0, 0.3])
