@@ -51,7 +51,7 @@ type = "broad_lines"
 
 [components.narrow_lines]
 type = "narrow_lines"
-# shared_kinematics = true   # one width and shift for all narrow lines (default: one per complex)
+shared_kinematics = true     # one width and shift for all narrow lines (false: one per complex)
 
 # ---- flux-calibration distortion of the fiber spectrum
 [components.poly]

@@ -36,6 +36,7 @@ BASE_TRUTH = {
     "narrow_lines.OIII_5007_flux": 500.0,
     "narrow_lines.OI_6300_flux": 30.0, "narrow_lines.OI_fwhm": 400.0, "narrow_lines.OI_dv": 0.0,
     "narrow_lines.Ha_flux": 200.0, "narrow_lines.Ha_fwhm": 400.0, "narrow_lines.Ha_dv": 0.0,
+    "narrow_lines.shared_fwhm": 400.0, "narrow_lines.shared_dv": 0.0,  # with shared_kinematics (the default config)
     "narrow_lines.NII_6583_flux": 150.0, "narrow_lines.SII_6716_flux": 60.0, "narrow_lines.SII_6731_flux": 50.0,
     "poly.c_1": 0.0, "poly.c_2": 0.0, "poly.c_3": 0.0,
 }
