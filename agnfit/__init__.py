@@ -7,7 +7,19 @@ precision that the optimiser and sampler need (dsps also enables it).
 
 import os as _os
 
-import jax as _jax
+# agnfit runs NUTS chains and fit_batch lanes in threads, one per usable core
+# (plugins.map.cpu_lanes); XLA's own intra-op thread pool inside each compiled program
+# then competes with them for the same cores. Unless the user's XLA_FLAGS already say how
+# to thread (or AGNFIT_XLA_INTRA_OP=1), each program runs on one thread. Set before JAX
+# creates its CPU client, i.e. effective when agnfit is imported before any JAX computation.
+_XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+_flags = _os.environ.get("XLA_FLAGS", "")
+if _os.environ.get("AGNFIT_XLA_INTRA_OP") != "1" and not any(
+    k in _flags for k in ("xla_cpu_multi_thread_eigen", "intra_op_parallelism_threads")
+):
+    _os.environ["XLA_FLAGS"] = f"{_flags} {_XLA_ONE_THREAD}".strip()
+
+import jax as _jax  # noqa: E402
 
 _jax.config.update("jax_enable_x64", True)
 # Persistent compilation cache: a new process reuses the compiled fit of a model

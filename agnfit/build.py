@@ -85,7 +85,8 @@ def build_model(config: Config, rest_range: tuple[float, float], with_photometry
             r = r.for_sampling(sampling)
         (kept if r is not None else dropped).append(r if r is not None else c.name)
     if dropped:
-        msg = f"{name or 'spectrum'}: component(s) with nothing in the rest range {rest_range[0]:.0f}-{rest_range[1]:.0f} A dropped: {dropped}"
+        msg = (f"{name or 'spectrum'}: component(s) with nothing (or, for templates, too little: see their "
+               f"min_coverage) in the rest range {rest_range[0]:.0f}-{rest_range[1]:.0f} A dropped: {dropped}")
         warnings.warn(msg, AgnfitWarning, stacklevel=2)
         log.warning(msg)
     if not any(c.operation == "add" for c in kept):

@@ -187,6 +187,8 @@ class FeII(AbstractComponent):
         fwhm_range: bounds of the uniform ``fwhm`` prior (km/s).
         dv_range: bounds of the uniform ``dv`` prior (km/s).
         norm_scale: scale of the half-normal ``norm`` prior (model flux units x A).
+        min_coverage: the component is dropped from a fit (:meth:`restrict`) whose
+            rest range holds less than this fraction of the template's flux.
     """
 
     name: str
@@ -197,6 +199,7 @@ class FeII(AbstractComponent):
     fwhm_range: tuple = (1000.0, 15000.0)
     dv_range: tuple = (-2000.0, 2000.0)
     norm_scale: float = 100.0
+    min_coverage: float = 0.25
     morphology: str = "point"
     operation: str = "add"
     group: str = "continuum"
@@ -234,12 +237,27 @@ class FeII(AbstractComponent):
         g = self.templates(jnp.log(w), sigma, params["dv"])
         return params["norm"] * jnp.maximum(g, 0.0) / w
 
+    def coverage(self, wave_min: float, wave_max: float) -> float:
+        """Fraction of the template's flux (at its narrowest ladder width) between wave_min and wave_max (rest A)."""
+        row = np.asarray(self.templates.table[0])
+        lnw = self.templates.lnwave0 + self.templates.dln * np.arange(row.size)
+        inside = (lnw >= math.log(wave_min)) & (lnw <= math.log(wave_max))
+        return float(row[inside].sum() / row.sum())
+
     def restrict(self, wave_min, wave_max):
-        """``None`` when the template's native range misses [wave_min, wave_max] (A), else ``self``."""
+        """``None`` when [wave_min, wave_max] (A) holds less than ``min_coverage`` of the template's flux.
+
+        A template mostly outside the spectrum is constrained only by its
+        edge, where it trades with the power law and the Balmer continuum: a
+        UV Fe II template (whose 2200-3090 A bump carries most of its flux) in
+        a spectrum that starts near 3300 A rest is a nuisance with a free
+        width, not a measurement. The fit then goes on without it, with the
+        usual warning that names the dropped component.
+        """
         lo, hi = self.wave_range
         if hi < wave_min or lo > wave_max:
             return None
-        return self
+        return self if self.coverage(wave_min, wave_max) >= self.min_coverage else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -249,6 +267,7 @@ class FeIIPriors:
     fwhm_range: tuple = (1000.0, 15000.0)
     dv_range: tuple = (-2000.0, 2000.0)
     norm_scale: float = 100.0
+    min_coverage: float = 0.25
 
 
 def feii_from_arrays(
@@ -281,7 +300,18 @@ def feii_from_arrays(
         fwhm_range=fwhm_range,
         dv_range=dv_range,
         norm_scale=check_positive(name, "norm_scale", priors.norm_scale),
+        min_coverage=_check_fraction(name, priors.min_coverage),
     )
+
+
+def _check_fraction(name: str, value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not 0.0 <= v <= 1.0:
+        raise ConfigError(f"{name}: min_coverage must be a fraction in [0, 1], got {value!r}")
+    return v
 
 
 def feii(
@@ -291,6 +321,7 @@ def feii(
     dv_range=(-2000.0, 2000.0),
     norm_scale: float = 100.0,
     template_fwhm: float | None = None,
+    min_coverage: float = 0.25,
 ):
     """Fe II template component.
 
@@ -305,6 +336,9 @@ def feii(
             (model flux units x A; an equivalent width for a unit continuum).
         template_fwhm: intrinsic FWHM (km/s) of the template's lines, replacing
             the value its loader gives.
+        min_coverage: drop the component from fits whose rest range holds less
+            than this fraction of the template's flux (0: keep it whenever the
+            ranges overlap).
     """
     from ..registry import get_registry
 
@@ -312,7 +346,7 @@ def feii(
     wave, flux, fwhm_t = loader()
     if template_fwhm is not None:
         fwhm_t = template_fwhm
-    priors = FeIIPriors(fwhm_range, dv_range, norm_scale)
+    priors = FeIIPriors(fwhm_range, dv_range, norm_scale, min_coverage)
     return feii_from_arrays(name, wave, flux, fwhm_t, priors, template=template)
 
 

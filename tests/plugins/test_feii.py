@@ -173,15 +173,34 @@ def test_third_party_template_through_the_registry(monkeypatch):
     assert comp.wave_range == (6000.0, 7000.0)
 
 
-def test_restrict(components):
+def test_restrict(components, data_dir):
     comp = components["bg92_optical"]
     assert comp.restrict(1200.0, 3000.0) is None
     assert comp.restrict(8000.0, 9000.0) is None
-    assert comp.restrict(3000.0, 3700.0) is comp
-    assert comp.restrict(4000.0, 5000.0) is comp
+    assert comp.restrict(4000.0, 5500.0) is comp
+    assert comp.restrict(3000.0, 8000.0) is comp
     uv = components["vw01_uv"]
     assert uv.restrict(3600.0, 7000.0) is None
     assert uv.restrict(2000.0, 4000.0) is uv
+    # overlapping, but holding too little of the template's flux
+    assert comp.coverage(3000.0, 3700.0) < 0.25 and comp.restrict(3000.0, 3700.0) is None
+    assert feii("fe", template="bg92_optical", min_coverage=0.0).restrict(3000.0, 3700.0) is not None
+
+
+def test_min_coverage(components, data_dir):
+    """A UV template in a spectrum starting near 3300 A rest holds ~10 % of its flux: dropped by default."""
+    uv = components["vw01_uv"]
+    assert uv.min_coverage == 0.25
+    assert uv.coverage(1000.0, 4000.0) == pytest.approx(1.0, abs=1e-9)
+    cov = uv.coverage(3300.0, 8000.0)
+    assert 0.05 < cov < 0.15
+    assert uv.coverage(1000.0, 3300.0) + cov == pytest.approx(1.0, abs=0.01)
+    assert uv.restrict(3300.0, 8000.0) is None and uv.restrict(2700.0, 8000.0) is uv
+    loose = feii("fe", template="vw01_uv", min_coverage=0.05)
+    assert loose.restrict(3300.0, 8000.0) is loose
+    for bad in (-0.1, 1.5, "x"):
+        with pytest.raises(ConfigError, match="min_coverage"):
+            feii("fe", template="vw01_uv", min_coverage=bad)
 
 
 def test_options_have_effects(data_dir):
