@@ -213,7 +213,7 @@ class HostSSP(AbstractBasisHost):
         """Local names of the age then metallicity logits (fractions only; none for an axis of one value)."""
         if not self.fractions:
             return []
-        met = [] if self.metallicity == "interpolated" else _logit_names("met", len(self.logzsol))
+        met = [] if self.interpolated else _logit_names("met", len(self.logzsol))
         return _logit_names("age", len(self.ages_gyr)) + met
 
     def fraction_names(self) -> list[str]:
@@ -239,7 +239,7 @@ class HostSSP(AbstractBasisHost):
     def init_values(self):
         if self.fractions:
             vals = {"norm": 0.5} | {n: 0.0 for n in self.logit_names()}
-            if self.interpolated:  # solar, or the middle of a grid without it
+            if self.interpolated:  # solar, or just inside the grid end nearest to it
                 lo, hi = min(self.logzsol), max(self.logzsol)
                 vals["logzsol"] = float(np.clip(0.0, lo + 0.01 * (hi - lo), hi - 0.01 * (hi - lo)))
         else:
