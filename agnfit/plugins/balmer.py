@@ -62,7 +62,6 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
-from scipy.special import ndtr as _ndtr_exact
 
 from ..core.component import AbstractComponent
 from ..data import file_path, registered_files
@@ -71,6 +70,7 @@ from ..registry.hookspecs import hookimpl
 from .broaden import C_KMS, WidthLadder, log_grid
 from .feii import MAX_INST_SIGMA_KMS
 from .feii import FWHM_TO_SIGMA, check_pair, check_positive
+from .profiles import ndtr  # noqa: F401 (re-exported)
 
 #: Balmer series limit in vacuum (A): 4 / R_H with R_H = 109677.58 cm^-1
 BALMER_EDGE = 3647.05
@@ -138,30 +138,6 @@ def _fixed_or_range(name: str, what: str, value):
         return check_pair(name, what, value, positive=True)
     except ConfigError:
         raise ConfigError(ERR_FIXED_OR_RANGE.format(name=name, what=what, value=value)) from None
-
-
-#: the normal CDF is tabulated on [-NDTR_Z_MAX, NDTR_Z_MAX] (0 and 1 beyond, to < 1e-18)
-NDTR_Z_MAX = 9.0
-_NDTR_STEP = 2.0 * NDTR_Z_MAX / 4096
-_NDTR_Z = np.linspace(-NDTR_Z_MAX, NDTR_Z_MAX, 4097)
-_NDTR_TABLE = np.stack([_ndtr_exact(_NDTR_Z), np.exp(-0.5 * _NDTR_Z**2) / math.sqrt(2.0 * math.pi)])
-
-
-def ndtr(z):
-    """Standard normal CDF by cubic Hermite interpolation of a table (values and derivatives).
-
-    Absolute error below 1e-12, and the derivative is continuous; several
-    times cheaper than ``jax.scipy.special.ndtr``, which the Balmer component
-    would otherwise evaluate three times per pixel.
-    """
-    table = jnp.asarray(_NDTR_TABLE)
-    u = (jnp.clip(z, -NDTR_Z_MAX, NDTR_Z_MAX) + NDTR_Z_MAX) / _NDTR_STEP
-    i = jnp.clip(jnp.floor(u).astype(jnp.int32), 0, _NDTR_Z.size - 2)
-    t = u - i
-    p0, p1, d0, d1 = table[0, i], table[0, i + 1], table[1, i] * _NDTR_STEP, table[1, i + 1] * _NDTR_STEP
-    t2, t3 = t * t, t * t * t
-    val = (2 * t3 - 3 * t2 + 1) * p0 + (t3 - 2 * t2 + t) * d0 + (-2 * t3 + 3 * t2) * p1 + (t3 - t2) * d1
-    return jnp.where(z <= -NDTR_Z_MAX, 0.0, jnp.where(z >= NDTR_Z_MAX, 1.0, val))
 
 
 def continuum_shape(wave, te, tau):

@@ -240,13 +240,15 @@ def test_restrict(free):
     assert comp.restrict(4100.0, 6000.0) is comp  # broad wings of H-epsilon
 
 
-def test_tabulated_normal_cdf_matches_scipy_with_its_derivative():
+def test_normal_cdf_matches_scipy_with_its_derivative():
     import jax
     import scipy.special as sp
 
     from agnfit.plugins.balmer import ndtr
 
     x = np.linspace(-12.0, 12.0, 20001)
-    np.testing.assert_allclose(np.asarray(ndtr(jnp.asarray(x))), sp.ndtr(x), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(ndtr(jnp.asarray(x))), sp.ndtr(x), rtol=0, atol=1e-15)
+    tail = x < -3.0  # relative accuracy where the CDF is small
+    np.testing.assert_allclose(np.asarray(ndtr(jnp.asarray(x[tail]))), sp.ndtr(x[tail]), rtol=1e-13)
     g = np.asarray(jax.vmap(jax.grad(ndtr))(jnp.asarray(x)))
     np.testing.assert_allclose(g, np.exp(-0.5 * x**2) / np.sqrt(2 * np.pi), rtol=0, atol=1e-9)
