@@ -42,8 +42,8 @@ type = "balmer_continuum"
 type = "host_dsps"
 # ssp_file = "my_ssp.h5"     # any DSPS-format SSP file (default: BC03+MILES, Chabrier)
 ages = [0.1, 0.5, 1.0, 3.0, 10.0]        # Gyr
-logzsol = [-0.5, 0.0, 0.3]               # log10 Z/Zsun
-metallicity = "interpolated"  # one log Z for all ages, interpolated on logzsol ("mixture": a fraction each)
+logzsol = [0.0]                          # log10 Z/Zsun: solar (see docs/model.md); e.g. [-0.5, 0.0, 0.3] fits it
+metallicity = "interpolated"  # with several logzsol: one log Z for all ages, interpolated ("mixture": a fraction each)
 
 # ---- emission lines: broad (point) and narrow (extended)
 [components.broad_lines]
