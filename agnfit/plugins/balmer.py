@@ -70,7 +70,7 @@ from ..registry.hookspecs import hookimpl
 from .broaden import C_KMS, WidthLadder, log_grid
 from .feii import MAX_INST_SIGMA_KMS
 from .feii import FWHM_TO_SIGMA, check_pair, check_positive
-from .profiles import ndtr  # noqa: F401 (re-exported)
+from .profiles import ndtr
 
 #: Balmer series limit in vacuum (A): 4 / R_H with R_H = 109677.58 cm^-1
 BALMER_EDGE = 3647.05

@@ -240,8 +240,8 @@ class FeII(AbstractComponent):
     def coverage(self, wave_min: float, wave_max: float) -> float:
         """Fraction of the template's flux (at its narrowest ladder width) between wave_min and wave_max (rest A)."""
         row = np.asarray(self.templates.table[0])
-        lnw = self.templates.lnwave0 + self.templates.dln * np.arange(row.size)
-        inside = (lnw >= math.log(wave_min)) & (lnw <= math.log(wave_max))
+        wave = self.templates.wave
+        inside = (wave >= wave_min) & (wave <= wave_max)
         return float(row[inside].sum() / row.sum())
 
     def restrict(self, wave_min, wave_max):
