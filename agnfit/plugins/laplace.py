@@ -52,8 +52,13 @@ def draw_constrained(model, data, u: dict, scale, key, num_samples: int) -> dict
     return jax.vmap(lambda y: constrain(model, data, unravel(y)))(xs)
 
 
-def covariance_factor(hess: np.ndarray, eig_floor: float) -> tuple[np.ndarray, dict]:
+def covariance_factor(hess: np.ndarray, eig_floor: float, symmetric: bool = False) -> tuple[np.ndarray, dict]:
     """A factor S with S S^T = H^-1 (eigenvalues floored if needed), and what was done.
+
+    ``S = V diag(w)^-1/2`` from the eigen-decomposition ``H = V diag(w) V^T``,
+    or with ``symmetric`` the symmetric square root ``V diag(w)^-1/2 V^T``:
+    the factor that rotates the coordinates least, so that coordinate i of
+    ``y = S^-1 (u - u*)`` stays closest to parameter i.
 
     Returns ``(S, info)``; ``info`` has ``eig_min``, ``eig_max``, ``n_floored``
     and ``positive_definite`` (before flooring).
@@ -70,7 +75,8 @@ def covariance_factor(hess: np.ndarray, eig_floor: float) -> tuple[np.ndarray, d
         "n_floored": int(low.sum()),
         "positive_definite": not bool(low.any()),
     }
-    return v / np.sqrt(w_reg)[None, :], info
+    factor = v / np.sqrt(w_reg)[None, :]
+    return (factor @ v.T if symmetric else factor), info
 
 
 class Laplace(AbstractInference):

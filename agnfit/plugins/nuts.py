@@ -186,10 +186,14 @@ class NUTS(AbstractInference):
         dense_mass: adapt a dense (True) or diagonal (False) mass matrix.
         precondition: ``"laplace"``: the chains move in the coordinates that
             whiten the Laplace approximation at the starting point (u = u* +
-            S y with S S^T the inverse Hessian of the potential there), where a
+            S y with S = H^-1/2, H the Hessian of the potential there), where a
             near-Gaussian posterior has unit scales and no correlations from
             the first warmup iteration; the adapted (diagonal) mass matrix then
-            corrects the scales that differ. ``"none"``: numpyro's coordinates,
+            corrects the scales that differ. The symmetric root rotates the
+            coordinates least, so y_i stays closest to parameter i and the
+            diagonal adaptation can widen one parameter whose posterior is
+            wider than the Laplace approximation (the heavy tail of a weak
+            line's width) without widening the directions mixed into it. ``"none"``: numpyro's coordinates,
             the unconstrained parameters, starting from an identity mass matrix.
         target_accept_prob: the step-size adaptation target (0 < p < 1).
         max_tree_depth: the trajectory length cap is 2**max_tree_depth steps.
@@ -272,7 +276,7 @@ class NUTS(AbstractInference):
             log.warning("NUTS: the potential's Hessian at the start is not finite; sampling the unconstrained "
                         "parameters without the Laplace frame (precondition='none')")
             return None
-        factor, _ = covariance_factor(hess, FRAME_EIG_FLOOR)
+        factor, _ = covariance_factor(hess, FRAME_EIG_FLOOR, symmetric=True)
         return Frame(center, jnp.asarray(factor))
 
     def _frame_starts(self, n_params: int, key):

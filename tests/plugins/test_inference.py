@@ -183,6 +183,20 @@ def test_covariance_factor_floors_indefinite_hessian():
     assert info2["positive_definite"] and np.allclose(s2 @ s2.T, np.diag([0.25, 1.0]))
 
 
+def test_symmetric_covariance_factor_is_the_square_root_of_the_inverse():
+    """The symmetric factor is H^-1/2: itself for a diagonal H (no rotation), S S = H^-1 for any H."""
+    s, _ = covariance_factor(np.diag([4.0, 1.0, 0.25]), 1e-6, symmetric=True)
+    np.testing.assert_allclose(s, np.diag([0.5, 1.0, 2.0]), atol=1e-14)
+    a = np.random.default_rng(1).normal(size=(5, 5))
+    h = a @ a.T + 5 * np.eye(5)
+    s, info = covariance_factor(h, 1e-6, symmetric=True)
+    assert info["positive_definite"]
+    np.testing.assert_allclose(s, s.T, atol=1e-14)
+    np.testing.assert_allclose(s @ s, np.linalg.inv(h), atol=1e-12)
+    e, _ = covariance_factor(h, 1e-6)
+    np.testing.assert_allclose(e @ e.T, s @ s.T, atol=1e-12)
+
+
 def test_laplace_at_a_saddle_is_flagged(model, data, map_post):
     """Expanding at a point that is not a minimum gives an indefinite Hessian: regularised and flagged."""
     u = dict(map_post.unconstrained)
@@ -225,6 +239,7 @@ def test_laplace_frame_whitens_the_hessian(model, data, map_post):
     hess = np.asarray(potential_hessian(model, data, u0))
     s = np.asarray(frame.factor)
     np.testing.assert_allclose(s.T @ hess @ s, np.eye(len(u0)), atol=1e-8)
+    np.testing.assert_allclose(s, s.T, atol=1e-12)  # the symmetric root: coordinate i stays closest to parameter i
     assert NUTS(precondition="none").frame(model, data, u0) is None
 
 
