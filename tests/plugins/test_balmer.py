@@ -244,7 +244,7 @@ def test_normal_cdf_matches_scipy_with_its_derivative():
     import jax
     import scipy.special as sp
 
-    from agnfit.plugins.balmer import ndtr
+    from agnfit.plugins.profiles import ndtr
 
     x = np.linspace(-12.0, 12.0, 20001)
     np.testing.assert_allclose(np.asarray(ndtr(jnp.asarray(x))), sp.ndtr(x), rtol=0, atol=1e-15)
