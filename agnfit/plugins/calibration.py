@@ -5,9 +5,19 @@ the fitted spectrum's range [wave_min, wave_max] to [-1, 1] and clipped
 outside it, so they stay bounded (constant) at wavelengths beyond the
 spectrum, e.g. on photometric filter grids.
 
-``legendre_poly`` multiplies the model: P(x) = 1 + sum_{k=1..degree} c_k L_k(x),
-a smooth correction of the spectrophotometric calibration (fiber losses that
-depend on wavelength through seeing and differential refraction).
+``legendre_poly`` multiplies the model by P(x) = exp(sum_{k=1..degree} c_k L_k(x))
+(``form = "exp"``, the default) or P(x) = 1 + sum_{k=1..degree} c_k L_k(x)
+(``form = "linear"``): a smooth correction of the spectrophotometric
+calibration (fiber losses that depend on wavelength through seeing and
+differential refraction). The two agree to first order in the coefficients
+(|c_k| ~ 0.1: a few per cent apart). The exponential form is positive for any
+coefficients, and it keeps the slope-calibration degeneracy linear: changing
+a power law's index by d_alpha multiplies it by exp(d_alpha ln(lambda/lambda_0)),
+which the exponent's Legendre series absorbs with coefficients linear in
+d_alpha, so the posterior of (alpha, c_k) is a straight valley, which the
+Laplace frame of the NUTS sampler whitens as a whole. With 1 + sum c_k L_k
+the compensating coefficients are non-linear in d_alpha, a curved valley
+whose walls set a small step size.
 ``additive_poly`` adds sum_{k=0..degree} c_k L_k(x) in model flux units, for
 residual sky or scattered light. Both exist only in the fiber spectrum
 (morphology ``"fiber"``).
@@ -61,12 +71,18 @@ class AbstractLegendreTerm(AbstractComponent):
         return jnp.tensordot(coeffs, basis, axes=1)
 
 
+#: the forms of the multiplicative calibration: P = exp(series) or 1 + series
+CALIBRATION_FORMS = ("exp", "linear")
+
+
 class LegendreCalibration(AbstractLegendreTerm):
-    """Multiplicative calibration P(x) = 1 + sum_{k=1..degree} c_k L_k(x); params ``c_1..c_degree``."""
+    """Multiplicative calibration P(x) = exp(s(x)) (``form="exp"``) or 1 + s(x) (``"linear"``),
+    s(x) = sum_{k=1..degree} c_k L_k(x); params ``c_1..c_degree``."""
 
     name: str
     degree: int = eqx.field(static=True, default=3)
     scale: float = eqx.field(static=True, default=0.1)
+    form: str = eqx.field(static=True, default="exp")
     morphology: str = "fiber"
     operation: str = "multiply"
     group: str = "calibration"
@@ -78,7 +94,8 @@ class LegendreCalibration(AbstractLegendreTerm):
         return {_coeff_name(k): 0.0 for k in range(1, self.degree + 1)}
 
     def __call__(self, wave, params, ctx):
-        return 1.0 + self.series(wave, params, ctx, first=1)
+        s = self.series(wave, params, ctx, first=1)
+        return jnp.exp(s) if self.form == "exp" else 1.0 + s
 
 
 class AdditivePolynomial(AbstractLegendreTerm):
@@ -109,16 +126,20 @@ def _checked(name: str, degree, scale, min_degree: int) -> tuple[int, float]:
     return int(degree), float(scale)
 
 
-def legendre_poly(name: str, degree: int = 3, scale: float = 0.1):
+def legendre_poly(name: str, degree: int = 3, scale: float = 0.1, form: str = "exp"):
     """Multiplicative Legendre calibration of ``degree`` >= 1, Normal(0, ``scale``) priors on c_1..c_degree.
 
     Args:
         name: instance name.
-        degree: highest Legendre order (>= 1); the constant term is fixed at 1.
+        degree: highest Legendre order (>= 1); the constant term is fixed (P = 1 where all c_k = 0).
         scale: sigma of the Normal(0, scale) prior on each coefficient (dimensionless).
+        form: ``"exp"``: P = exp(sum c_k L_k), positive, and linear in a power law's index change
+            (see the module docstring); ``"linear"``: P = 1 + sum c_k L_k.
     """
     degree, scale = _checked(name, degree, scale, 1)
-    return LegendreCalibration(name=name, degree=degree, scale=scale)
+    if form not in CALIBRATION_FORMS:
+        raise ConfigError(f"{name}: form must be one of {CALIBRATION_FORMS}, got {form!r}")
+    return LegendreCalibration(name=name, degree=degree, scale=scale, form=form)
 
 
 def additive_poly(name: str, degree: int = 1, scale: float = 0.1):

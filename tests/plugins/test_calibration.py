@@ -61,17 +61,48 @@ def test_additive_coefficient_order():
     for k in range(4):
         p = {n: 0.0 for n in add.priors()} | {f"c_{k}": 2.0}
         np.testing.assert_allclose(add(WAVE, p, CTX), 2.0 * expected[k], atol=1e-12)
-    cal = legendre_poly("cal", degree=2)
+    series = 0.1 * expected[1] - 0.05 * expected[2]
     p = {"c_1": 0.1, "c_2": -0.05}
-    np.testing.assert_allclose(cal(WAVE, p, CTX), 1.0 + 0.1 * expected[1] - 0.05 * expected[2], atol=1e-12)
+    np.testing.assert_allclose(legendre_poly("cal", degree=2, form="linear")(WAVE, p, CTX), 1.0 + series, atol=1e-12)
+    np.testing.assert_allclose(legendre_poly("cal", degree=2)(WAVE, p, CTX), np.exp(series), rtol=1e-12)
 
 
-def test_constant_outside_the_spectrum():
-    cal = legendre_poly("cal", degree=3)
+@pytest.mark.parametrize("form, at_max, at_min", [("linear", 1.15, 1.0 - 0.2 - 0.1 - 0.05),
+                                                  ("exp", np.exp(0.15), np.exp(-0.35))])
+def test_constant_outside_the_spectrum(form, at_max, at_min):
+    cal = legendre_poly("cal", degree=3, form=form)
     p = {"c_1": 0.2, "c_2": -0.1, "c_3": 0.05}
     y = cal(jnp.array([1000.0, 4000.0, 9000.0, 20000.0]), p, CTX)
     assert float(y[0]) == pytest.approx(float(y[1])) and float(y[2]) == pytest.approx(float(y[3]))
-    assert float(y[2]) == pytest.approx(1.15) and float(y[1]) == pytest.approx(1.0 - 0.2 - 0.1 - 0.05)
+    assert float(y[2]) == pytest.approx(at_max) and float(y[1]) == pytest.approx(at_min)
+
+
+def test_exp_form_is_positive_and_absorbs_a_power_law_slope_linearly():
+    """exp(sum c_k L_k) > 0 for any coefficients, and a power-law index change d maps to coefficients linear in d.
+
+    The least-squares coefficients that turn (lambda / 5100)^alpha into (lambda / 5100)^(alpha + d)
+    are d times those for d = 1 with the exponential form (exactly, up to the degree-3 fit of
+    ln lambda), and not with the linear form.
+    """
+    cal = legendre_poly("cal", degree=3)
+    assert float(jnp.min(cal(WAVE, {"c_1": -3.0, "c_2": 2.0, "c_3": -4.0}, CTX))) > 0.0
+    lin = legendre_poly("cal", degree=3, form="linear")
+    assert float(jnp.min(lin(WAVE, {"c_1": -3.0, "c_2": 2.0, "c_3": -4.0}, CTX))) < 0.0
+    wave = np.linspace(CTX.wave_min, CTX.wave_max, 400)
+    basis = np.asarray(legendre_basis(scaled_wave(jnp.asarray(wave), CTX.wave_min, CTX.wave_max), 3))[1:].T
+    ln_ratio = np.log(wave / 5100.0)
+
+    def coeffs(d, form):
+        target = np.exp(d * ln_ratio)  # P that turns index alpha into alpha + d
+        rhs = np.log(target) if form == "exp" else target - 1.0
+        # the constant term is fixed (P = 1 at c = 0): fit it as a free offset, keep the c_k
+        design = np.column_stack([np.ones_like(wave), basis])
+        return np.linalg.lstsq(design, rhs, rcond=None)[0][1:]
+
+    c1, c3 = coeffs(0.3, "exp"), coeffs(0.9, "exp")
+    np.testing.assert_allclose(c3, 3.0 * c1, rtol=1e-10)
+    l1, l3 = coeffs(0.3, "linear"), coeffs(0.9, "linear")
+    assert np.max(np.abs(l3 - 3.0 * l1)) > 0.05 * np.max(np.abs(l3))
 
 
 @pytest.mark.parametrize("factory", [legendre_poly, additive_poly])
@@ -103,6 +134,7 @@ def test_jit_vmap_grad(factory):
         (legendre_poly, {"degree": 2.5}),
         (additive_poly, {"degree": -1}),
         (legendre_poly, {"scale": 0.0}),
+        (legendre_poly, {"form": "log"}),
         (additive_poly, {"scale": -1.0}),
     ],
 )
