@@ -193,8 +193,9 @@ class NUTS(AbstractInference):
             coordinates least, so y_i stays closest to parameter i and the
             diagonal adaptation can widen one parameter whose posterior is
             wider than the Laplace approximation (the heavy tail of a weak
-            line's width) without widening the directions mixed into it. ``"none"``: numpyro's coordinates,
-            the unconstrained parameters, starting from an identity mass matrix.
+            line's width) without widening the directions mixed into it.
+            ``"none"``: numpyro's coordinates, the unconstrained parameters,
+            starting from an identity mass matrix.
         target_accept_prob: the step-size adaptation target (0 < p < 1).
         max_tree_depth: the trajectory length cap is 2**max_tree_depth steps.
         chain_method: ``"parallel"`` (the chains split into equal groups run
