@@ -42,11 +42,12 @@ in ln(lambda) (sigma_inst at the edge):
   lines n > 50 falling only as ~1/n, far stronger than the n**-3 law, so with
   it the same condition puts much of the forest's flux close to the edge.
 
-The lines are a stick spectrum on a ln(lambda) grid, broadened when the
-component is built to a ladder of kernel widths
+The lines and the merged tail are a stick spectrum on a ln(lambda) grid
+(the tail as a row of sticks an eighth of a grid step apart), broadened
+when the component is built to a ladder of kernel widths
 (:class:`~agnfit.plugins.broaden.WidthLadder`), so an evaluation costs a few
 gathers per pixel whatever the number of lines (44, or 394 with the n <= 400
-tables); the continuum and the merged tail are analytic. The only evaluation-time
+tables); the continuum is analytic. The only evaluation-time
 inputs are ``norm``, ``fwhm``, ``dv`` and, if free, ``te`` and ``tau``.
 Zero is returned only where the profile has underflowed (far redward of
 H-epsilon); the continuum extends blueward as b(lambda).
@@ -146,7 +147,10 @@ def continuum_shape(wave, te, tau):
     With r = lambda / lambda_BE, x = hc / (lambda k T_e), e_x = 1 - e^-x and
     t = tau r^3, e_t = 1 - e^-t, b is the product
     r^-5 (1 - e_x) / e_x * e_t (e^x_BE - 1) / (1 - e^-tau): two exponentials
-    per wavelength, no logarithm.
+    per wavelength, no logarithm. e^-x is an ``exp``: 1 - e^-x loses no
+    precision that matters, x >= 0.14 for lambda <= 5 um and T_e <= 2e5 K
+    (hc/k = 1.44e8 A K); e_t keeps ``expm1``, t is small far blueward
+    (r^3 ~ 0.01 at 800 A).
 
     Args:
         wave: wavelengths (A), > 0.
@@ -157,12 +161,13 @@ def continuum_shape(wave, te, tau):
     r3 = r * r * r
     x = HC_OVER_K / (wave * te)
     t = jnp.minimum(tau * r3, _TAU_CAP)
-    e_x = -jnp.expm1(-x)  # 1 - exp(-x)
+    ex = jnp.exp(-x)
+    inv_ex = 1.0 / (1.0 - ex)  # 1 / e_x
     e_t = -jnp.expm1(-t)  # 1 - exp(-t)
     edge = jnp.expm1(HC_OVER_K / (BALMER_EDGE * te)) / -jnp.expm1(-jnp.minimum(tau, _TAU_CAP))
-    b = (1.0 - e_x) / e_x * e_t / (r3 * r * r) * edge
+    b = ex * inv_ex * e_t / (r3 * r * r) * edge
     # t / (exp(t) - 1) = t exp(-t) / (1 - exp(-t))
-    slope = -5.0 + x / e_x + 3.0 * t * (1.0 - e_t) / e_t
+    slope = -5.0 + x * inv_ex + 3.0 * t * (1.0 - e_t) / e_t
     return b, slope
 
 
@@ -182,9 +187,9 @@ class BalmerContinuum(AbstractComponent):
         line_table: the table the lines come from.
         line_lnwave: ln vacuum wavelengths (A) of the lines.
         line_ratio: line fluxes relative to H-beta.
-        forest: the lines (per unit ln lambda, H-beta units) broadened to a ladder of widths.
-        tail_lnwave: ln of lambda_{n_max + 1/2} (A), the red end of the merged-series tail.
-        tail_density: flux per unit ln lambda of the tail (H-beta units), K / 8.
+        forest: the lines and the merged-series tail (per unit ln lambda,
+            H-beta units) broadened to a ladder of widths; the tail is K / 8
+            per unit ln lambda from the edge to lambda_{n_max + 1/2}.
         te: fixed temperature (K) or (low, high) of its uniform prior.
         tau: fixed edge optical depth or (low, high) of its uniform prior.
         fwhm_range, dv_range: bounds of the uniform priors (km/s).
@@ -196,8 +201,6 @@ class BalmerContinuum(AbstractComponent):
     line_lnwave: jnp.ndarray = eqx.field(kw_only=True)
     line_ratio: jnp.ndarray = eqx.field(kw_only=True)
     forest: WidthLadder = eqx.field(kw_only=True)
-    tail_lnwave: float = eqx.field(kw_only=True)
-    tail_density: float = eqx.field(kw_only=True)
     te: float | tuple = 15000.0
     tau: float | tuple = (0.1, 2.0)
     fwhm_range: tuple = (1000.0, 15000.0)
@@ -238,10 +241,7 @@ class BalmerContinuum(AbstractComponent):
 
     def _lines(self, y, s):
         """Unit-amplitude lines + merged tail per unit ln lambda (H-beta units) at emitter-frame ln lambda ``y``."""
-        lines = self.forest(y, s * C_KMS)
-        edge = math.log(BALMER_EDGE)
-        tail = self.tail_density * (ndtr((y - edge) / s) - ndtr((y - self.tail_lnwave) / s))
-        return lines + tail
+        return self.forest(y, s * C_KMS)
 
     def _continuum(self, y, s, te, tau, wave=None):
         """Smoothed continuum step over norm, flux per unit ln lambda (A), at emitter-frame ln wavelengths ``y``.
@@ -310,35 +310,43 @@ def balmer_continuum(
         line_table=str(line_table),
         line_lnwave=jnp.asarray(np.log(wave)),
         line_ratio=jnp.asarray(ratio),
-        tail_lnwave=float(math.log(BALMER_EDGE) - math.log1p(-4.0 / (n_max + 0.5) ** 2)),
-        tail_density=float(n_max**3 * ratio[-1] / 8.0),
         te=_fixed_or_range(name, "te (K)", te),
         tau=_fixed_or_range(name, "tau", tau),
-        forest=_forest(wave, ratio, fwhm_range, dv_range),
+        forest=_forest(wave, ratio, fwhm_range, dv_range, n_max),
         fwhm_range=fwhm_range,
         dv_range=dv_range,
         norm_scale=check_positive(name, "norm_scale", norm_scale),
     )
 
 
-def _forest(wave, ratio, fwhm_range, dv_range) -> WidthLadder:
-    """The lines (flux ``ratio`` at vacuum ``wave`` A) as sticks on a ln grid, broadened to a ladder of widths.
+def _forest(wave, ratio, fwhm_range, dv_range, n_max: int) -> WidthLadder:
+    """The lines (flux ``ratio`` at vacuum ``wave`` A) and the merged tail as sticks on a ln grid, broadened to a ladder.
 
-    Each stick is shared between its two neighbouring grid points in
-    proportion to its distance from them (flux and centroid conserved); the
-    grid extends WING_SIGMAS of the widest kernel plus the largest shift
-    beyond the bluest and reddest lines.
+    The tail is K / 8 per unit ln lambda (K = n_max**3 times the flux of the
+    last line, n = ``n_max``) from the edge to lambda_{n_max + 1/2}, as
+    sticks at the centres of equal parts of it an eighth of a grid step
+    wide. Each stick is shared
+    between its two neighbouring grid points in proportion to its distance
+    from them (flux and centroid conserved); the grid extends WING_SIGMAS of
+    the widest kernel plus the largest shift beyond the bluest and reddest
+    lines and the edge.
     """
+    tail_density = n_max**3 * float(ratio[-1]) / 8.0
+    edge, red = math.log(BALMER_EDGE), math.log(BALMER_EDGE) - math.log1p(-4.0 / (n_max + 0.5) ** 2)
     s_max = math.hypot(fwhm_range[1] * FWHM_TO_SIGMA, MAX_INST_SIGMA_KMS)
     s_min = fwhm_range[0] * FWHM_TO_SIGMA
     wing = math.exp((WING_SIGMAS * s_max + max(abs(dv_range[0]), abs(dv_range[1]))) / C_KMS)
-    grid = log_grid(float(np.min(wave)) / wing, float(np.max(wave)) * wing, FOREST_DV_KMS)
+    grid = log_grid(min(float(np.min(wave)), BALMER_EDGE) / wing, float(np.max(wave)) * wing, FOREST_DV_KMS)
     dln = FOREST_DV_KMS / C_KMS
-    x = (np.log(wave) - np.log(grid[0])) / dln
+    parts = max(int(np.ceil(8.0 * (red - edge) / dln)), 1)
+    centres = edge + (np.arange(parts) + 0.5) * (red - edge) / parts
+    lnw = np.concatenate([np.log(wave), centres])
+    flux = np.concatenate([ratio, np.full(parts, tail_density * (red - edge) / parts)])
+    x = (lnw - np.log(grid[0])) / dln
     i0 = np.floor(x).astype(int)
     sticks = np.zeros(grid.size)
-    np.add.at(sticks, i0, ratio * (1.0 - (x - i0)) / dln)
-    np.add.at(sticks, i0 + 1, ratio * (x - i0) / dln)
+    np.add.at(sticks, i0, flux * (1.0 - (x - i0)) / dln)
+    np.add.at(sticks, i0 + 1, flux * (x - i0) / dln)
     return WidthLadder.build(math.log(grid[0]), dln, sticks, (s_min, s_max))
 
 
