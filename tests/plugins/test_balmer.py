@@ -133,6 +133,28 @@ def test_lines_follow_case_b_ratios(free, table, data_dir):
     assert f8 / f9 == pytest.approx((r8 / w8) / (r9 / w9), rel=1e-3)
 
 
+@pytest.mark.parametrize("table", TABLES)
+@pytest.mark.parametrize("fwhm", [1000.0, 4000.0, 15000.0])
+def test_forest_is_the_lines_plus_the_merged_tail(free, table, fwhm, data_dir):
+    """The broadened forest against Gaussians per line plus the n**-3 tail as a smoothed box, written out here."""
+    from scipy.special import ndtr
+
+    lines = _table(table, data_dir)
+    n_max = max(lines)
+    wave, ratio = map(np.array, zip(*(lines[n] for n in sorted(lines))))
+    y = np.log(np.linspace(3550.0, 4150.0, 2401))
+    s = fwhm / (2.0 * np.sqrt(2.0 * np.log(2.0))) / C_KMS
+    gauss = ratio[:, None] * np.exp(-0.5 * ((y - np.log(wave)[:, None]) / s) ** 2) / (np.sqrt(2 * np.pi) * s)
+    red = np.log(BALMER_EDGE) - np.log1p(-4.0 / (n_max + 0.5) ** 2)
+    tail = n_max**3 * ratio[-1] / 8.0 * (ndtr((y - np.log(BALMER_EDGE)) / s) - ndtr((y - red) / s))
+    expected = gauss.sum(axis=0) + tail
+    got = np.asarray(free[table]._lines(jnp.asarray(y), s))
+    # sticks shared between grid points 30 km/s apart and read back linearly: two errors of ~(30 / sigma)**2 / 8
+    # of the peak (1.2e-3 at FWHM 1000 km/s), plus the ladder's interpolation in sigma
+    bound = (30.0 / (s * C_KMS)) ** 2 / 4.0 + 1e-4
+    assert np.max(np.abs(got - expected)) < bound * np.max(expected)
+
+
 def test_broader_fwhm_lowers_the_line_peak(free):
     comp = free[TABLES[0]]
     wave = jnp.asarray(np.linspace(3900.0, 4050.0, 601))
