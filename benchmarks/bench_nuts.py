@@ -28,8 +28,9 @@ over all parameters (from the Posterior's diagnostics), the bulk ESS
 (``numpyro.diagnostics.effective_sample_size`` of the rank-normalised draws)
 of the derived ``host_fraction.5100`` and ``broad_lines.Hb.fwhm``, computed
 from every draw with the chains kept apart, their split r-hat and ESS per
-second of NUTS time, and how many draws per chain the run needed before every
-parameter's r-hat on the draws so far fell below 1.01. Two times are printed,
+second of NUTS time, the chains' adapted step sizes (smallest-largest), and how
+many draws per chain the run needed before every parameter's r-hat on the
+draws so far fell below 1.01. Two times are printed,
 each the MAP + NUTS wall time of the first rung whose full run meets it: r-hat
 < 1.01 and ESS >= 400 for the host fraction and the Hbeta FWHM; and that with
 r-hat < 1.01 for every parameter as well.
@@ -183,6 +184,7 @@ def run_rung(model, data, cfg, z, warmup: int, samples: int, opts) -> dict:
     row = {"warmup": warmup, "samples": samples, "wall": sw.seconds, "compile": compile_s, "nuts": nuts_s,
            "rhat": worst[0], "rhat_param": worst[1], "ess_min": min(ess_all) if ess_all else float("nan"),
            "divergences": int(diag.get("divergences", 0)), "tree": float(diag.get("mean_tree_size", float("nan"))),
+           "steps": np.atleast_1d(np.asarray(diag.get("step_size", np.nan), float)),
            "draws_needed": draws_to_converge(chains, max(samples // 20, 10))}
     for k in DERIVED:
         x = der.get(k)
@@ -275,11 +277,12 @@ def main(argv=None) -> int:
                 break
     heads = ["warmup", "samples", "compile [s]", "MAP [s]", "NUTS [s]", "max r-hat", "worst parameter", "min ESS (all)",
              "ESS host_fraction.5100", "ESS Hb.fwhm", "r-hat host / Hb.fwhm", "ESS/s host", "ESS/s Hb.fwhm",
-             "divergences", "mean tree", "draws to r-hat<1.01"]
+             "divergences", "mean tree", "step sizes", "draws to r-hat<1.01"]
     body = [[r["warmup"], r["samples"], r["compile"], opts.map_seconds, r["nuts"], f"{r['rhat']:.4f}", r["rhat_param"],
              r["ess_min"], r[f"ess:{DERIVED[0]}"], r[f"ess:{DERIVED[1]}"],
              f"{r[f'rhat:{DERIVED[0]}']:.4f} / {r[f'rhat:{DERIVED[1]}']:.4f}", r[f"ess_per_s:{DERIVED[0]}"],
              r[f"ess_per_s:{DERIVED[1]}"], r["divergences"], r["tree"],
+             f"{np.min(r['steps']):.3f}-{np.max(r['steps']):.3f}",
              r["draws_needed"] if r["draws_needed"] is not None else f"> {r['samples']}"] for r in rows]
     print()
     print(table(heads, body))
