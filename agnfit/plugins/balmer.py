@@ -325,11 +325,10 @@ def _forest(wave, ratio, fwhm_range, dv_range, n_max: int) -> WidthLadder:
     The tail is K / 8 per unit ln lambda (K = n_max**3 times the flux of the
     last line, n = ``n_max``) from the edge to lambda_{n_max + 1/2}, as
     sticks at the centres of equal parts of it an eighth of a grid step
-    wide. Each stick is shared
-    between its two neighbouring grid points in proportion to its distance
-    from them (flux and centroid conserved); the grid extends WING_SIGMAS of
-    the widest kernel plus the largest shift beyond the bluest and reddest
-    lines and the edge.
+    wide. Each stick is shared between its two neighbouring grid points in
+    proportion to its distance from them (flux and centroid conserved); the
+    grid extends WING_SIGMAS of the widest kernel plus the largest shift
+    beyond the bluest and reddest lines and the edge.
     """
     tail_density = n_max**3 * float(ratio[-1]) / 8.0
     edge, red = math.log(BALMER_EDGE), math.log(BALMER_EDGE) - math.log1p(-4.0 / (n_max + 0.5) ** 2)
