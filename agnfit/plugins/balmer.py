@@ -27,7 +27,7 @@ in ln(lambda) (sigma_inst at the edge):
   A * r_n (r_n: flux relative to H-beta). Lines n > n_max are not dropped: with
   r_n ~ K / n**3 (K = n_max**3 r_{n_max}) and line spacing |dy/dn| = 8 / n**3
   they form a flat density K / 8 per unit ln lambda between the edge and
-  lambda_{n_max + 1/2}, convolved like the continuum (a smoothed box).
+  lambda_{n_max + 1/2}, convolved with the lines' kernel (a smoothed box).
 * Join. The line amplitude A is set so that the broadened total at the edge
   equals ``norm``: the forest supplies there exactly the flux the smoothed
   continuum step lacks. This is the condition of Wills et al. (1985) and
